@@ -1,1 +1,27 @@
-//! placeholder
+//! silkmatch's storage: the SQLite record store (the system of record) and the tantivy search index
+//! derived from it, kept in step by `Engine`.
+//!
+//! **Architecture invariant:** SQLite commits first. The index only ever holds what the store holds
+//! (up to its commit payload's change sequence number), so deleting `search/` loses nothing.
+
+mod analyzers;
+mod arabic;
+mod engine;
+mod error;
+mod facets;
+mod query;
+mod schema;
+mod search;
+mod search_index;
+mod snippet;
+pub mod store;
+mod write;
+
+pub use analyzers::Analysis;
+pub use engine::{Engine, EngineStats, Progress};
+pub use error::{IndexError, Result};
+pub use facets::{FacetCount, Facets};
+pub use query::{AnalysedText, Filters, analyse_query};
+pub use search::{Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, snippets_for};
+pub use snippet::{Snippet, escape};
+pub use write::{IndexCommit, Owner, PUBLICATION_DAYS, Write, Written};

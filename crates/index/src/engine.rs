@@ -1,0 +1,158 @@
+//! The engine: the record store and the search index kept in step. Writes go to SQLite first
+//! (committed and fsynced), then to the index; opening replays whatever the index is missing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use silkmatch_core::{Listing, Timestamp};
+
+use crate::error::{IndexError, Result};
+use crate::search_index::SearchIndex;
+use crate::store::{self, ListingRow, Store, StoreStats};
+
+/// Listings replayed into the index per commit while catching up or rebuilding.
+const REPLAY_BATCH: usize = 20_000;
+
+/// Reports progress of long work (replay, rebuild, import): `(done, total)`.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// The store and the index of one data directory.
+pub struct Engine {
+    dir: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) index: SearchIndex,
+    /// Serialises writers so change sequence numbers are assigned and indexed in order.
+    pub(crate) write_lock: Mutex<()>,
+}
+
+impl Engine {
+    /// Opens the data directory (creating it when missing) and brings the index up to the store.
+    pub fn open(dir: &Path) -> Result<Engine> {
+        Engine::open_with_progress(dir, &|_, _| {})
+    }
+
+    /// `open`, reporting replay progress.
+    pub fn open_with_progress(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.display().to_string(), source })?;
+        let store = Store::open(dir)?;
+        let index = SearchIndex::open(&dir.join("search"))?;
+        let engine = Engine { dir: dir.to_owned(), store, index, write_lock: Mutex::new(()) };
+        engine.catch_up(progress)?;
+        Ok(engine)
+    }
+
+    /// Deletes the search index and rebuilds it from the store; the store is untouched.
+    pub fn reindex(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
+        let search_dir = dir.join("search");
+        if !dir.join("store.sqlite3").exists() {
+            return Err(IndexError::DataDir { path: dir.display().to_string(), reason: "there is no record store here to rebuild from".into() });
+        }
+        if search_dir.exists() {
+            std::fs::remove_dir_all(&search_dir).map_err(|source| IndexError::Io { path: search_dir.display().to_string(), source })?;
+        }
+        Engine::open_with_progress(dir, progress)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Replays every listing changed after the index's last commit, in change order.
+    fn catch_up(&self, progress: Progress<'_>) -> Result<()> {
+        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut after = self.index.committed_seq();
+        let total = self.store.read(|connection| store::listings::count_changed_since(connection, after))?;
+        let mut done = 0;
+        loop {
+            let rows = self.store.read(|connection| store::listings::changed_since(connection, after, REPLAY_BATCH))?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            self.index.stage(&rows)?;
+            self.index.commit(after)?;
+            done += rows.len() as u64;
+            progress(done, total);
+        }
+        if done > 0 {
+            tracing::info!(replayed = done, seq = after, "search index caught up with the store");
+        }
+        Ok(())
+    }
+
+    /// The listing with this id, any status (callers decide what the reader may see).
+    pub fn get(&self, id: &str) -> Result<Option<Listing>> {
+        Ok(self.store.read(|connection| store::listings::get(connection, id))?.map(|row| row.listing))
+    }
+
+    /// Resolves a listing by id, or by external id when that is unique across owners.
+    pub fn resolve(&self, id_or_external_id: &str) -> Result<Listing> {
+        if let Some(listing) = self.get(id_or_external_id)? {
+            return Ok(listing);
+        }
+        let mut found = self.store.read(|connection| store::listings::find_by_external_id(connection, id_or_external_id))?;
+        match found.len() {
+            1 => Ok(found.remove(0).listing),
+            _ => Err(IndexError::NotFound { what: "listing", id: id_or_external_id.to_owned() }),
+        }
+    }
+
+    /// Counts of the store and the index.
+    pub fn stats(&self, now: Timestamp) -> Result<EngineStats> {
+        let store = self.store.read(|connection| store::listings::stats(connection, now))?;
+        Ok(EngineStats {
+            index_documents: self.index.num_docs(),
+            index_segments: self.index.num_segments(),
+            index_seq: self.index.committed_seq(),
+            index_bytes: dir_size(&self.dir.join("search")),
+            store_bytes: dir_size_matching(&self.dir, "store.sqlite3"),
+            store,
+        })
+    }
+
+    /// Rows changed after `seq` (for tools that follow the store).
+    pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<ListingRow>> {
+        self.store.read(|connection| store::listings::changed_since(connection, seq, limit))
+    }
+
+    /// Closes the engine after background merges finish, so the directory is left tidy.
+    pub fn close(self) -> Result<()> {
+        self.index.wait_merging()
+    }
+}
+
+/// What `silkmatch stats` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineStats {
+    /// Store counts.
+    pub store: StoreStats,
+    /// Documents in the index (every listing, any status).
+    pub index_documents: u64,
+    /// Index segments.
+    pub index_segments: usize,
+    /// Store change the index has reached.
+    pub index_seq: u64,
+    /// Index size on disk.
+    pub index_bytes: u64,
+    /// Store size on disk (database and its write-ahead log).
+    pub store_bytes: u64,
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().filter_map(|entry| entry.metadata().ok()).filter(|meta| meta.is_file()).map(|meta| meta.len()).sum())
+        .unwrap_or(0)
+}
+
+fn dir_size_matching(dir: &Path, prefix: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
+                .filter_map(|entry| entry.metadata().ok())
+                .map(|meta| meta.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}

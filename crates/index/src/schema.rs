@@ -1,0 +1,195 @@
+//! The tantivy schema: what of a listing the search index holds, and how each listing becomes a
+//! document. Enumerated values are stored as small integers (`code`s) in fast fields, so filters are
+//! term lookups and facet counts are array increments.
+
+use silkmatch_core::{Kind, Listing, Status, TextRole};
+use tantivy::TantivyDocument;
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
+
+use crate::analyzers::{Analysis, TOKENIZER_NAME, mark_language};
+
+/// Bumped whenever the schema or the analysis changes; an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles to every field, resolved once.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// The listing's ULID: deletion key and link back to the record store.
+    pub id: Field,
+    /// Owning organisation id.
+    pub owner: Field,
+    /// Offer (0) or need (1).
+    pub kind: Field,
+    /// Lifecycle state code.
+    pub status: Field,
+    /// Packed language tag of the main text.
+    pub language: Field,
+    /// Packed country code of the organisation.
+    pub country: Field,
+    /// WIPO fields (multi-valued).
+    pub technology_field: Field,
+    /// Packed NACE letters (multi-valued).
+    pub sector: Field,
+    /// Cooperation codes (multi-valued).
+    pub cooperation: Field,
+    /// Offers' `trl`, needs' `trl_min`.
+    pub trl: Field,
+    /// Packed target countries; `ANYWHERE` when the listing accepts any country.
+    pub target_country: Field,
+    /// Unix seconds; `i64::MAX` when not published.
+    pub expires_at: Field,
+    /// Unix seconds of last publication (0 when never), for `sort=newest` and freshness.
+    pub published_at: Field,
+    /// Title and translated titles.
+    pub title: Field,
+    /// Summary and translated summaries.
+    pub summary: Field,
+    /// Description, advantages/requirements, partner sought, translated descriptions.
+    pub body: Field,
+    /// Keywords.
+    pub keywords: Field,
+}
+
+/// The value of `target_country` for listings that accept partners from anywhere.
+pub const ANYWHERE: u64 = 0;
+
+impl Fields {
+    /// Builds the schema and the handles.
+    pub fn build() -> (Schema, Fields) {
+        let mut builder = Schema::builder();
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(TOKENIZER_NAME).set_index_option(IndexRecordOption::WithFreqs),
+        );
+        let code = INDEXED | FAST;
+        let fields = Fields {
+            id: builder.add_text_field("id", STRING | STORED),
+            owner: builder.add_text_field("owner", STRING),
+            kind: builder.add_u64_field("kind", code.clone()),
+            status: builder.add_u64_field("status", code.clone()),
+            language: builder.add_u64_field("language", code.clone()),
+            country: builder.add_u64_field("country", code.clone()),
+            technology_field: builder.add_u64_field("technology_field", code.clone()),
+            sector: builder.add_u64_field("sector", code.clone()),
+            cooperation: builder.add_u64_field("cooperation", code.clone()),
+            trl: builder.add_u64_field("trl", code.clone()),
+            target_country: builder.add_u64_field("target_country", code.clone()),
+            expires_at: builder.add_i64_field("expires_at", code.clone()),
+            published_at: builder.add_i64_field("published_at", FAST),
+            title: builder.add_text_field("title", text.clone()),
+            summary: builder.add_text_field("summary", text.clone()),
+            body: builder.add_text_field("body", text.clone()),
+            keywords: builder.add_text_field("keywords", text),
+        };
+        (builder.build(), fields)
+    }
+
+    /// The field holding texts of a role.
+    pub fn text_field(&self, role: TextRole) -> Field {
+        match role {
+            TextRole::Title => self.title,
+            TextRole::Summary => self.summary,
+            TextRole::Body => self.body,
+            TextRole::Keywords => self.keywords,
+        }
+    }
+
+    /// Every text field with its role.
+    pub fn text_fields(&self) -> [(TextRole, Field); 4] {
+        [TextRole::Title, TextRole::Summary, TextRole::Body, TextRole::Keywords].map(|role| (role, self.text_field(role)))
+    }
+
+    /// Turns a stored listing into its index document.
+    pub fn document(&self, listing: &Listing) -> TantivyDocument {
+        let body = &listing.body;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.id, &listing.id);
+        doc.add_text(self.owner, &listing.owner);
+        doc.add_u64(self.kind, kind_code(body.kind));
+        doc.add_u64(self.status, status_code(listing.status));
+        doc.add_u64(self.language, pack(body.language.as_str()));
+        doc.add_u64(self.country, pack(body.organisation.country.as_str()));
+        for field in &body.technology_fields {
+            doc.add_u64(self.technology_field, u64::from(field.get()));
+        }
+        for sector in &body.sectors {
+            doc.add_u64(self.sector, pack(&sector.to_string()));
+        }
+        for cooperation in &body.cooperation {
+            doc.add_u64(self.cooperation, cooperation_code(*cooperation));
+        }
+        doc.add_u64(self.trl, u64::from(body.readiness().get()));
+        if body.target_countries.is_empty() {
+            doc.add_u64(self.target_country, ANYWHERE);
+        }
+        for country in &body.target_countries {
+            doc.add_u64(self.target_country, pack(country.as_str()));
+        }
+        let live_until = match listing.status {
+            Status::Published => listing.expires_at.map_or(i64::MAX, |expiry| expiry.unix()),
+            _ => i64::MIN,
+        };
+        doc.add_i64(self.expires_at, live_until);
+        doc.add_i64(self.published_at, listing.published_at.map_or(0, |at| at.unix()));
+
+        let own = Analysis::for_language(body.language.as_str());
+        for (role, text) in body.texts() {
+            doc.add_text(self.text_field(role), mark_language(own, text));
+        }
+        for keyword in &body.keywords {
+            doc.add_text(self.keywords, mark_language(own, keyword));
+        }
+        for (language, translation) in &body.translations {
+            let analysis = Analysis::for_language(language.as_str());
+            doc.add_text(self.title, mark_language(analysis, &translation.title));
+            doc.add_text(self.summary, mark_language(analysis, &translation.summary));
+            if let Some(description) = &translation.description {
+                doc.add_text(self.body, mark_language(analysis, description));
+            }
+        }
+        doc
+    }
+}
+
+/// Packs a short ASCII code (country, language, sector letter) into a `u64`, big-endian, so that codes
+/// sort like their text and decode without a table. Codes longer than 8 bytes are not used.
+pub fn pack(code: &str) -> u64 {
+    code.bytes().take(8).fold(0u64, |packed, byte| (packed << 8) | u64::from(byte))
+}
+
+/// Inverse of `pack`.
+pub fn unpack(packed: u64) -> String {
+    let bytes: Vec<u8> = packed.to_be_bytes().into_iter().skip_while(|byte| *byte == 0).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Offer 0, need 1.
+pub fn kind_code(kind: Kind) -> u64 {
+    match kind {
+        Kind::Offer => 0,
+        Kind::Need => 1,
+    }
+}
+
+/// Position in `Status::ALL`.
+pub fn status_code(status: Status) -> u64 {
+    Status::ALL.iter().position(|candidate| *candidate == status).expect("ALL lists every status") as u64
+}
+
+/// Position in `Cooperation::ALL`.
+pub fn cooperation_code(cooperation: silkmatch_core::Cooperation) -> u64 {
+    silkmatch_core::Cooperation::ALL.iter().position(|candidate| *candidate == cooperation).expect("ALL lists every value") as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_round_trips_and_keeps_order() {
+        for code in ["CN", "zh", "C", "KZ", "fil"] {
+            assert_eq!(unpack(pack(code)), code);
+        }
+        assert!(pack("AE") < pack("CN"));
+        assert_ne!(pack("A"), ANYWHERE);
+    }
+}

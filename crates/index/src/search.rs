@@ -1,0 +1,155 @@
+//! Public search: free text in any language, filters, facet counts, snippets. Only published,
+//! unexpired listings are found, and hits never carry contact details.
+
+use serde::Serialize;
+use silkmatch_core::{Listing, Timestamp};
+use tantivy::DocAddress;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::schema::Value;
+use tantivy::{Order, TantivyDocument};
+
+use crate::analyzers::Analysis;
+use crate::engine::Engine;
+use crate::error::{IndexError, Result};
+use crate::facets::{FacetCollector, Facets};
+use crate::query::{AnalysedText, Filters, analyse_query, search_query};
+use crate::snippet::{Snippet, snippet};
+use crate::store;
+
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest result reachable by offset (api.md: a window of at most 10 000).
+pub const MAX_WINDOW: usize = 10_000;
+
+/// Result order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Best text match first (newest first when there is no text).
+    #[default]
+    Relevance,
+    /// Most recently published first.
+    Newest,
+}
+
+/// A search as the CLI and the API ask for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Free text, any language; may be empty to browse by filters.
+    pub text: String,
+    /// Structured filters.
+    pub filters: Filters,
+    /// Order of hits.
+    pub sort: Sort,
+    /// Page size, 1..=`MAX_LIMIT`.
+    pub limit: usize,
+    /// Hits to skip; `offset + limit` ≤ `MAX_WINDOW`.
+    pub offset: usize,
+    /// Whether to count facets (costs a pass over every match).
+    pub facets: bool,
+    /// Whether to build snippets for hits.
+    pub snippets: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest { text: String::new(), filters: Filters::default(), sort: Sort::Relevance, limit: 20, offset: 0, facets: true, snippets: true }
+    }
+}
+
+/// One hit: the public view of a listing, its score and why it matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// BM25 score (0 when browsing without text).
+    pub score: f32,
+    /// The listing, contact removed.
+    pub listing: Listing,
+    /// Highlighted excerpts, best field first.
+    pub snippets: Vec<Snippet>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// All matches, not just this page.
+    pub total: usize,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// Counts over all matches (empty when not asked for).
+    pub facets: Facets,
+    /// The analysed query terms, for explanations and debugging.
+    pub query_terms: Vec<String>,
+}
+
+impl Engine {
+    /// Runs a public search at `now`.
+    pub fn search(&self, request: &SearchRequest, now: Timestamp) -> Result<SearchResults> {
+        if request.limit == 0 || request.limit > MAX_LIMIT || request.offset + request.limit > MAX_WINDOW {
+            return Err(IndexError::OutOfWindow { limit: request.limit, offset: request.offset });
+        }
+        let analysed = analyse_query(&request.text, &request.filters.languages);
+        if !request.text.trim().is_empty() && analysed.is_empty() {
+            // Only stop words or punctuation: nothing can match by text, and browsing everything would mislead.
+            return Ok(SearchResults { total: 0, hits: Vec::new(), facets: Facets::new(), query_terms: Vec::new() });
+        }
+        let fields = self.index.fields();
+        let query = search_query(fields, &analysed, &request.filters, now);
+        let searcher = self.index.searcher();
+        let top = TopDocs::with_limit(request.limit).and_offset(request.offset);
+        let by_newest = request.sort == Sort::Newest || analysed.is_empty();
+        let (scored, total, facets): (Vec<(f32, DocAddress)>, usize, Facets) = if by_newest {
+            let collector = top.order_by_fast_field::<i64>("published_at", Order::Desc);
+            if request.facets {
+                let (docs, total, facets) = searcher.search(&query, &(collector, Count, FacetCollector))?;
+                (docs.into_iter().map(|(_, address)| (0.0, address)).collect(), total, facets)
+            } else {
+                let (docs, total) = searcher.search(&query, &(collector, Count))?;
+                (docs.into_iter().map(|(_, address)| (0.0, address)).collect(), total, Facets::new())
+            }
+        } else if request.facets {
+            searcher.search(&query, &(top.order_by_score(), Count, FacetCollector))?
+        } else {
+            let (docs, total) = searcher.search(&query, &(top.order_by_score(), Count))?;
+            (docs, total, Facets::new())
+        };
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, address) in scored {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let id = doc.get_first(fields.id).and_then(|value| value.as_str()).unwrap_or_default().to_owned();
+            // The index may briefly hold a listing the store has moved on from; the store wins.
+            let Some(row) = self.store.read(|connection| store::listings::get(connection, &id))? else { continue };
+            let mut listing = row.listing;
+            listing.body.contact = None;
+            let snippets = if request.snippets { snippets_for(&listing, &analysed) } else { Vec::new() };
+            hits.push(Hit { score, listing, snippets });
+        }
+        Ok(SearchResults { total, hits, facets, query_terms: analysed.terms.keys().cloned().collect() })
+    }
+}
+
+/// Snippets for every text of a listing that contains a query term, title first.
+pub fn snippets_for(listing: &Listing, analysed: &AnalysedText) -> Vec<Snippet> {
+    if analysed.is_empty() {
+        return Vec::new();
+    }
+    let body = &listing.body;
+    let own = Analysis::for_language(body.language.as_str());
+    let mut texts: Vec<(String, &str, Analysis)> = vec![
+        ("title".into(), body.title.as_str(), own),
+        ("summary".into(), body.summary.as_str(), own),
+    ];
+    for (name, text) in [("description", &body.description), ("advantages", &body.advantages), ("requirements", &body.requirements), ("partner_sought", &body.partner_sought)] {
+        if let Some(text) = text {
+            texts.push((name.into(), text.as_str(), own));
+        }
+    }
+    for (language, translation) in &body.translations {
+        let analysis = Analysis::for_language(language.as_str());
+        texts.push((format!("translations.{language}.title"), translation.title.as_str(), analysis));
+        texts.push((format!("translations.{language}.summary"), translation.summary.as_str(), analysis));
+    }
+    let keywords = body.keywords.join(", ");
+    if !keywords.is_empty() {
+        texts.push(("keywords".into(), keywords.as_str(), own));
+    }
+    texts.into_iter().filter_map(|(field, text, analysis)| snippet(&field, text, analysis, &analysed.terms)).collect()
+}

@@ -1,0 +1,145 @@
+//! Listing rows. Each row holds the whole listing as JSON plus the columns needed to filter and to
+//! replay changes into the index in order (`seq`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use silkmatch_core::{Listing, ListingBody, Status, Timestamp};
+
+use crate::error::{IndexError, Result};
+
+/// A listing with the change sequence number of its last write.
+#[derive(Debug, Clone)]
+pub struct ListingRow {
+    /// Position of the last change to this listing in the store's total order of changes.
+    pub seq: u64,
+    /// The listing.
+    pub listing: Listing,
+}
+
+const COLUMNS: &str = "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, u64, i64, i64, Option<i64>, Option<i64>, String)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?))
+}
+
+type RawRow = (String, u64, String, String, u64, i64, i64, Option<i64>, Option<i64>, String);
+
+fn decode((id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body): RawRow) -> Result<ListingRow> {
+    let corrupt = |reason: String| IndexError::Corrupt { id: id.clone(), reason };
+    let status = Status::parse(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
+    let body: ListingBody = serde_json::from_str(&body).map_err(|err| corrupt(err.to_string()))?;
+    Ok(ListingRow {
+        seq,
+        listing: Listing {
+            id,
+            owner,
+            status,
+            version,
+            created_at: Timestamp::from_unix(created_at),
+            updated_at: Timestamp::from_unix(updated_at),
+            published_at: published_at.map(Timestamp::from_unix),
+            expires_at: expires_at.map(Timestamp::from_unix),
+            body,
+        },
+    })
+}
+
+/// Inserts or replaces a listing under a new change sequence number.
+pub fn put(connection: &Connection, listing: &Listing, seq: u64) -> Result<()> {
+    let body = serde_json::to_string(&listing.body).map_err(|err| IndexError::Corrupt { id: listing.id.clone(), reason: err.to_string() })?;
+    let mut statement = connection.prepare_cached(
+        "INSERT INTO listings (id, seq, kind, owner, external_id, status, language, country, readiness, version, created_at, updated_at, published_at, expires_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind, external_id = excluded.external_id, status = excluded.status,
+           language = excluded.language, country = excluded.country, readiness = excluded.readiness, version = excluded.version,
+           updated_at = excluded.updated_at, published_at = excluded.published_at, expires_at = excluded.expires_at, body = excluded.body",
+    )?;
+    statement.execute(params![
+        listing.id,
+        seq,
+        listing.body.kind.as_str(),
+        listing.owner,
+        listing.body.external_id,
+        listing.status.as_str(),
+        listing.body.language.as_str(),
+        listing.body.organisation.country.as_str(),
+        listing.body.readiness().get(),
+        listing.version,
+        listing.created_at.unix(),
+        listing.updated_at.unix(),
+        listing.published_at.map(Timestamp::unix),
+        listing.expires_at.map(Timestamp::unix),
+        body,
+    ])?;
+    Ok(())
+}
+
+/// The listing with this id.
+pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE id = ?1"))?;
+    statement.query_row([id], from_row).optional()?.map(decode).transpose()
+}
+
+/// The listing an owner imported under `external_id`.
+pub fn get_by_external_id(connection: &Connection, owner: &str, external_id: &str) -> Result<Option<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE owner = ?1 AND external_id = ?2"))?;
+    statement.query_row([owner, external_id], from_row).optional()?.map(decode).transpose()
+}
+
+/// Listings whose `external_id` is this, whoever owns them (external ids are unique per owner only).
+pub fn find_by_external_id(connection: &Connection, external_id: &str) -> Result<Vec<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE external_id = ?1 ORDER BY id"))?;
+    let rows = statement.query_map([external_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode).collect()
+}
+
+/// Up to `limit` listings changed after `after_seq`, in change order: what the index must replay.
+pub fn changed_since(connection: &Connection, after_seq: u64, limit: usize) -> Result<Vec<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+    let rows = statement.query_map(params![after_seq, limit as i64], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode).collect()
+}
+
+/// The newest change sequence number, 0 for an empty store.
+pub fn last_seq(connection: &Connection) -> Result<u64> {
+    Ok(connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM listings", [], |row| row.get(0))?)
+}
+
+/// Number of listings changed after `after_seq`.
+pub fn count_changed_since(connection: &Connection, after_seq: u64) -> Result<u64> {
+    Ok(connection.query_row("SELECT COUNT(*) FROM listings WHERE seq > ?1", [after_seq], |row| row.get(0))?)
+}
+
+/// Counts for `silkmatch stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreStats {
+    /// All listings, any status.
+    pub listings: u64,
+    /// Per `kind/status`, e.g. `offer/published`.
+    pub by_kind_and_status: Vec<(String, u64)>,
+    /// Published and unexpired, per language.
+    pub live_by_language: Vec<(String, u64)>,
+    /// Organisations.
+    pub organisations: u64,
+    /// Newest change sequence number.
+    pub last_seq: u64,
+}
+
+/// Gathers `StoreStats` at `now`.
+pub fn stats(connection: &Connection, now: Timestamp) -> Result<StoreStats> {
+    let pairs = |sql: &str, bind: &[&dyn rusqlite::ToSql]| -> Result<Vec<(String, u64)>> {
+        let mut statement = connection.prepare(sql)?;
+        let rows = statement.query_map(bind, |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    };
+    Ok(StoreStats {
+        listings: connection.query_row("SELECT COUNT(*) FROM listings", [], |row| row.get(0))?,
+        by_kind_and_status: pairs("SELECT kind || '/' || status, COUNT(*) FROM listings GROUP BY 1 ORDER BY 1", &[])?,
+        live_by_language: pairs(
+            "SELECT language, COUNT(*) FROM listings WHERE status = 'published' AND (expires_at IS NULL OR expires_at > ?1) GROUP BY 1 ORDER BY 2 DESC, 1",
+            &[&now.unix()],
+        )?,
+        organisations: connection.query_row("SELECT COUNT(*) FROM organisations", [], |row| row.get(0))?,
+        last_seq: last_seq(connection)?,
+    })
+}

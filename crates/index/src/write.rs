@@ -1,0 +1,177 @@
+//! The write path. A batch of writes is one SQLite transaction (committed and fsynced before anyone
+//! is answered) and one index commit; every write in the batch gets its own outcome.
+
+use rusqlite::Transaction;
+use silkmatch_core::{Listing, Status, Timestamp, Validated, check_publishable};
+
+use crate::engine::Engine;
+use crate::error::{IndexError, Result};
+use crate::store::{self, ListingRow};
+
+/// How long a publication lasts unless extended (data model, "Lifecycle").
+pub const PUBLICATION_DAYS: i64 = 365;
+
+/// Who owns a written listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// An existing organisation, by id (the credential's, or `import --org`).
+    Id(String),
+    /// The organisation named in the listing's `organisation` block, created on first sight.
+    FromListing,
+}
+
+/// One change to the store.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Creates a listing, or replaces the owner's listing with the same `external_id`.
+    Upsert {
+        /// The owner.
+        owner: Owner,
+        /// The validated listing and the status it asks for.
+        validated: Validated,
+    },
+    /// Takes a listing down (reversible by republishing).
+    Withdraw {
+        /// The organisation asking; must own the listing.
+        owner: String,
+        /// The listing.
+        id: String,
+    },
+}
+
+/// What happened to one write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// A new listing was stored.
+    Created(Listing),
+    /// An existing listing changed.
+    Updated(Listing),
+    /// The write asked for what was already stored; nothing changed.
+    Unchanged(Listing),
+}
+
+impl Written {
+    /// The listing as it now stands.
+    pub fn listing(&self) -> &Listing {
+        match self {
+            Written::Created(listing) | Written::Updated(listing) | Written::Unchanged(listing) => listing,
+        }
+    }
+}
+
+/// Whether a batch ends with an index commit. Imports stage many batches and commit the index
+/// every so often; everyone else commits at once so writers see their writes in search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexCommit {
+    /// Commit and reload the index before returning.
+    Now,
+    /// Stage only; a later batch (or the next open) commits.
+    Later,
+}
+
+impl Engine {
+    /// Applies a batch of writes. The outer error means nothing was written (SQLite failed); inner
+    /// errors are per write (not found, not the owner, not publishable) and leave the others intact.
+    pub fn write(&self, writes: Vec<Write>, now: Timestamp, index_commit: IndexCommit) -> Result<Vec<Result<Written>>> {
+        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (outcomes, changed) = self.store.write(|transaction| {
+            let mut seq = store::listings::last_seq(transaction)?;
+            let mut outcomes = Vec::with_capacity(writes.len());
+            let mut changed = Vec::new();
+            for write in writes {
+                let outcome = apply(transaction, write, now);
+                if let Ok(Written::Created(listing) | Written::Updated(listing)) = &outcome {
+                    seq += 1;
+                    store::listings::put(transaction, listing, seq)?;
+                    changed.push(ListingRow { seq, listing: listing.clone() });
+                }
+                outcomes.push(outcome);
+            }
+            Ok((outcomes, changed))
+        })?;
+        // The store is committed: from here on a failure only leaves the index behind, and the next
+        // open replays it. Stage, and commit when asked.
+        if let Some(last) = changed.last() {
+            let last_seq = last.seq;
+            if let Err(err) = self.index.stage(&changed) {
+                let _ = self.index.rollback();
+                return Err(err);
+            }
+            if index_commit == IndexCommit::Now {
+                self.index.commit(last_seq)?;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Commits staged index changes up to the store's newest change (end of an import).
+    pub fn commit_index(&self) -> Result<()> {
+        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let last_seq = self.store.read(|connection| store::listings::last_seq(connection))?;
+        self.index.commit(last_seq)
+    }
+}
+
+fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<Written> {
+    match write {
+        Write::Upsert { owner, validated } => upsert(transaction, owner, validated, now),
+        Write::Withdraw { owner, id } => {
+            let existing = store::listings::get(transaction, &id)?.ok_or_else(|| IndexError::NotFound { what: "listing", id: id.clone() })?.listing;
+            if existing.owner != owner {
+                return Err(IndexError::NotOwner(id));
+            }
+            if existing.status == Status::Withdrawn {
+                return Ok(Written::Unchanged(existing));
+            }
+            Ok(Written::Updated(Listing { status: Status::Withdrawn, version: existing.version + 1, updated_at: now, ..existing }))
+        }
+    }
+}
+
+fn upsert(transaction: &Transaction<'_>, owner: Owner, validated: Validated, now: Timestamp) -> Result<Written> {
+    let Validated { body, status } = validated;
+    let owner_id = match owner {
+        Owner::Id(id) => {
+            if store::organisations::get(transaction, &id)?.is_none() {
+                return Err(IndexError::NotFound { what: "organisation", id });
+            }
+            id
+        }
+        Owner::FromListing => store::organisations::find_or_create(transaction, &body.organisation, now)?,
+    };
+    let existing = match &body.external_id {
+        Some(external_id) => store::listings::get_by_external_id(transaction, &owner_id, external_id)?.map(|row| row.listing),
+        None => None,
+    };
+    let status = status.or(existing.as_ref().map(|listing| listing.status)).unwrap_or(Status::Draft);
+    if status == Status::Published {
+        check_publishable(&body).map_err(IndexError::invalid)?;
+    }
+    let Some(existing) = existing else {
+        let published = status == Status::Published;
+        return Ok(Written::Created(Listing {
+            id: ulid::Ulid::new().to_string(),
+            owner: owner_id,
+            status,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            published_at: published.then_some(now),
+            expires_at: published.then(|| now.plus_days(PUBLICATION_DAYS)),
+            body,
+        }));
+    };
+    if existing.body == body && existing.status == status {
+        return Ok(Written::Unchanged(existing));
+    }
+    let newly_published = status == Status::Published && existing.status != Status::Published;
+    Ok(Written::Updated(Listing {
+        status,
+        version: existing.version + 1,
+        updated_at: now,
+        published_at: if newly_published { Some(now) } else { existing.published_at },
+        expires_at: if newly_published { Some(now.plus_days(PUBLICATION_DAYS)) } else { existing.expires_at },
+        body,
+        ..existing
+    }))
+}
