@@ -156,3 +156,10 @@ fn dir_size_matching(dir: &Path, prefix: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+impl Engine {
+    /// The organisation with this id.
+    pub fn organisation(&self, id: &str) -> Result<Option<store::OrganisationRecord>> {
+        self.store.read(|connection| store::organisations::get(connection, id))
+    }
+}

@@ -10,17 +10,19 @@ use tantivy::Term;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 
-use crate::analyzers::Analysis;
+use crate::analyzers::{Analysis, is_request_word};
 use crate::schema::{Fields, cooperation_code, kind_code, pack, status_code};
 
-/// Relative weight of a match in each part of a listing. A word in the title says more about what a
-/// listing is than the same word deep in its description. Chosen on Cranfield/CACM (see `eval`).
+/// Relative weight of a match in each indexed field. `body` holds all the text, so a title word
+/// already counts there; the title and summary fields add a little on top, because a word in the title
+/// says more about what a listing is than the same word deep in its description. Chosen by measurement
+/// on Cranfield and CACM (docs/relevance.md): stronger title weights lose on both.
 pub fn role_boost(role: TextRole) -> f32 {
     match role {
-        TextRole::Title => 1.5,
-        TextRole::Summary => 1.2,
+        TextRole::Title => 0.3,
+        TextRole::Summary => 0.3,
         TextRole::Body => 1.0,
-        TextRole::Keywords => 1.5,
+        TextRole::Keywords => 1.0,
     }
 }
 
@@ -67,6 +69,9 @@ pub fn analyse_query(text: &str, languages: &[LanguageTag]) -> AnalysedText {
     for analysis in analyses {
         let mut counts = BTreeMap::new();
         for term in analysis.terms(text) {
+            if is_request_word(analysis, &term) {
+                continue;
+            }
             *counts.entry(term).or_insert(0) += 1;
         }
         per_analysis.push(counts);

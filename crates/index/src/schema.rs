@@ -44,7 +44,7 @@ pub struct Fields {
     pub title: Field,
     /// Summary and translated summaries.
     pub summary: Field,
-    /// Description, advantages/requirements, partner sought, translated descriptions.
+    /// All text of the listing and its translations, title and summary included.
     pub body: Field,
     /// Keywords.
     pub keywords: Field,
@@ -131,17 +131,27 @@ impl Fields {
         doc.add_i64(self.expires_at, live_until);
         doc.add_i64(self.published_at, listing.published_at.map_or(0, |at| at.unix()));
 
+        // `body` holds the whole text (title and summary included), like a single-field BM25 index;
+        // `title` and `summary` hold those parts again so a query can weigh them a little more.
         let own = Analysis::for_language(body.language.as_str());
         for (role, text) in body.texts() {
-            doc.add_text(self.text_field(role), mark_language(own, text));
+            let marked = mark_language(own, text);
+            if role != TextRole::Body {
+                doc.add_text(self.text_field(role), &marked);
+            }
+            doc.add_text(self.body, marked);
         }
         for keyword in &body.keywords {
             doc.add_text(self.keywords, mark_language(own, keyword));
         }
         for (language, translation) in &body.translations {
             let analysis = Analysis::for_language(language.as_str());
-            doc.add_text(self.title, mark_language(analysis, &translation.title));
-            doc.add_text(self.summary, mark_language(analysis, &translation.summary));
+            let title = mark_language(analysis, &translation.title);
+            let summary = mark_language(analysis, &translation.summary);
+            doc.add_text(self.title, &title);
+            doc.add_text(self.summary, &summary);
+            doc.add_text(self.body, title);
+            doc.add_text(self.body, summary);
             if let Some(description) = &translation.description {
                 doc.add_text(self.body, mark_language(analysis, description));
             }
