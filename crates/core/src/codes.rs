@@ -14,7 +14,10 @@ fn in_sorted_list(list: &str, code: &str) -> bool {
         return false;
     }
     let entries: Vec<&str> = list.split(' ').collect();
-    debug_assert!(entries.windows(2).all(|w| w[0] < w[1]), "code lists must stay sorted");
+    debug_assert!(
+        entries.windows(2).all(|w| w[0] < w[1]),
+        "code lists must stay sorted"
+    );
     entries.binary_search(&code).is_ok()
 }
 
@@ -104,7 +107,10 @@ pub const NACE_SECTIONS: [(char, &str); 21] = [
     ('B', "Mining and quarrying"),
     ('C', "Manufacturing"),
     ('D', "Electricity, gas, steam and air conditioning supply"),
-    ('E', "Water supply; sewerage, waste management and remediation"),
+    (
+        'E',
+        "Water supply; sewerage, waste management and remediation",
+    ),
     ('F', "Construction"),
     ('G', "Wholesale and retail trade; repair of motor vehicles"),
     ('H', "Transportation and storage"),
@@ -114,13 +120,19 @@ pub const NACE_SECTIONS: [(char, &str); 21] = [
     ('L', "Real estate activities"),
     ('M', "Professional, scientific and technical activities"),
     ('N', "Administrative and support service activities"),
-    ('O', "Public administration and defence; compulsory social security"),
+    (
+        'O',
+        "Public administration and defence; compulsory social security",
+    ),
     ('P', "Education"),
     ('Q', "Human health and social work activities"),
     ('R', "Arts, entertainment and recreation"),
     ('S', "Other service activities"),
     ('T', "Activities of households as employers"),
-    ('U', "Activities of extraterritorial organisations and bodies"),
+    (
+        'U',
+        "Activities of extraterritorial organisations and bodies",
+    ),
 ];
 
 #[cfg(test)]

@@ -86,13 +86,26 @@ mod tests {
     #[test]
     fn detects_the_main_languages_of_the_network() {
         let cases = [
-            ("en", "A new process recovers lithium and cobalt from spent batteries at low cost."),
+            (
+                "en",
+                "A new process recovers lithium and cobalt from spent batteries at low cost.",
+            ),
             ("zh", "一种低成本回收废旧锂电池中锂和钴的新工艺"),
-            ("ru", "Новый способ переработки отработанных литий-ионных аккумуляторов с низкими затратами."),
-            ("ar", "طريقة جديدة لإعادة تدوير بطاريات الليثيوم المستعملة بتكلفة منخفضة"),
+            (
+                "ru",
+                "Новый способ переработки отработанных литий-ионных аккумуляторов с низкими затратами.",
+            ),
+            (
+                "ar",
+                "طريقة جديدة لإعادة تدوير بطاريات الليثيوم المستعملة بتكلفة منخفضة",
+            ),
         ];
         for (expected, text) in cases {
-            assert_eq!(detect_language(text).map(|tag| tag.to_string()).as_deref(), Some(expected), "{text}");
+            assert_eq!(
+                detect_language(text).map(|tag| tag.to_string()).as_deref(),
+                Some(expected),
+                "{text}"
+            );
         }
     }
 

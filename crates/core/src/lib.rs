@@ -5,9 +5,9 @@
 //! testable without setup, and lets the index, HTTP and batch layers share one set of rules.
 
 pub mod codes;
-pub mod metrics;
 mod error;
 mod language;
+pub mod metrics;
 pub mod model;
 mod timestamp;
 pub mod validate;

@@ -29,7 +29,9 @@ impl Timestamp {
 
     /// Parses RFC 3339 with any offset and keeps the UTC instant.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-        OffsetDateTime::parse(text, &Rfc3339).ok().map(|t| Timestamp(t.unix_timestamp()))
+        OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .map(|t| Timestamp(t.unix_timestamp()))
     }
 
     /// RFC 3339 in UTC with a `Z` suffix.
@@ -56,8 +58,9 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Timestamp::parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp")))
+        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
+        })
     }
 }
 

@@ -79,7 +79,11 @@ pub struct Problem {
 impl Problem {
     /// Builds a problem.
     pub fn new(field: impl Into<String>, code: ProblemCode, message: impl Into<String>) -> Problem {
-        Problem { field: field.into(), code, message: message.into() }
+        Problem {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -88,7 +92,13 @@ impl std::fmt::Display for Problem {
         if self.field.is_empty() {
             write!(f, "{} ({})", self.message, self.code.as_str())
         } else {
-            write!(f, "{}: {} ({})", self.field, self.message, self.code.as_str())
+            write!(
+                f,
+                "{}: {} ({})",
+                self.field,
+                self.message,
+                self.code.as_str()
+            )
         }
     }
 }
@@ -142,15 +152,54 @@ pub fn validate(draft: &Draft) -> Result<Validated, Vec<Problem>> {
     let mut problems = Vec::new();
     let p = &mut problems;
 
-    let kind = parse_enum(p, "kind", draft.kind.as_deref(), Kind::parse, Kind::allowed, true);
-    let status = parse_enum(p, "status", draft.status.as_deref(), Status::parse, Status::allowed, false);
-    let external_id = optional_text(p, "external_id", draft.external_id.as_deref(), 1..=limits::EXTERNAL_ID);
+    let kind = parse_enum(
+        p,
+        "kind",
+        draft.kind.as_deref(),
+        Kind::parse,
+        Kind::allowed,
+        true,
+    );
+    let status = parse_enum(
+        p,
+        "status",
+        draft.status.as_deref(),
+        Status::parse,
+        Status::allowed,
+        false,
+    );
+    let external_id = optional_text(
+        p,
+        "external_id",
+        draft.external_id.as_deref(),
+        1..=limits::EXTERNAL_ID,
+    );
     let title = required_text(p, "title", draft.title.as_deref(), limits::TITLE);
     let summary = required_text(p, "summary", draft.summary.as_deref(), limits::SUMMARY);
-    let description = optional_text(p, "description", draft.description.as_deref(), 0..=limits::DESCRIPTION);
-    let advantages = optional_text(p, "advantages", draft.advantages.as_deref(), 0..=limits::LONG_TEXT);
-    let requirements = optional_text(p, "requirements", draft.requirements.as_deref(), 0..=limits::LONG_TEXT);
-    let partner_sought = optional_text(p, "partner_sought", draft.partner_sought.as_deref(), 0..=limits::LONG_TEXT);
+    let description = optional_text(
+        p,
+        "description",
+        draft.description.as_deref(),
+        0..=limits::DESCRIPTION,
+    );
+    let advantages = optional_text(
+        p,
+        "advantages",
+        draft.advantages.as_deref(),
+        0..=limits::LONG_TEXT,
+    );
+    let requirements = optional_text(
+        p,
+        "requirements",
+        draft.requirements.as_deref(),
+        0..=limits::LONG_TEXT,
+    );
+    let partner_sought = optional_text(
+        p,
+        "partner_sought",
+        draft.partner_sought.as_deref(),
+        0..=limits::LONG_TEXT,
+    );
 
     let (language, language_detected) = match draft.language.as_deref() {
         Some(code) => match LanguageTag::new(code) {
@@ -165,7 +214,11 @@ pub fn validate(draft: &Draft) -> Result<Validated, Vec<Problem>> {
             }
         },
         None => {
-            let sample = format!("{} {}", draft.title.as_deref().unwrap_or(""), draft.summary.as_deref().unwrap_or(""));
+            let sample = format!(
+                "{} {}",
+                draft.title.as_deref().unwrap_or(""),
+                draft.summary.as_deref().unwrap_or("")
+            );
             match detect_language(&sample) {
                 Some(tag) => (Some(tag), true),
                 None => {
@@ -178,30 +231,74 @@ pub fn validate(draft: &Draft) -> Result<Validated, Vec<Problem>> {
 
     let translations = check_translations(p, &draft.translations, language.as_ref());
     let keywords = check_keywords(p, &draft.keywords);
-    let technology_fields = numbers(p, "technology_fields", &draft.technology_fields, TechnologyField::new, TechnologyField::RANGE);
-    check_count(p, "technology_fields", draft.technology_fields.len(), limits::TECHNOLOGY_FIELDS);
-    let sectors = codes(p, "sectors", &draft.sectors, Sector::new, "a NACE Rev. 2 section letter from A to U");
+    let technology_fields = numbers(
+        p,
+        "technology_fields",
+        &draft.technology_fields,
+        TechnologyField::new,
+        TechnologyField::RANGE,
+    );
+    check_count(
+        p,
+        "technology_fields",
+        draft.technology_fields.len(),
+        limits::TECHNOLOGY_FIELDS,
+    );
+    let sectors = codes(
+        p,
+        "sectors",
+        &draft.sectors,
+        Sector::new,
+        "a NACE Rev. 2 section letter from A to U",
+    );
     check_count(p, "sectors", draft.sectors.len(), 0..=limits::SECTORS);
     let sdgs = numbers(p, "sdgs", &draft.sdgs, Sdg::new, Sdg::RANGE);
     let cooperation = check_cooperation(p, &draft.cooperation);
     let organisation = check_organisation(p, draft.organisation.as_ref());
-    let target_countries = codes(p, "target_countries", &draft.target_countries, Country::new, "an ISO 3166-1 alpha-2 country code such as `CN`");
-    let contact = draft.contact.as_ref().and_then(|contact| check_contact(p, contact));
+    let target_countries = codes(
+        p,
+        "target_countries",
+        &draft.target_countries,
+        Country::new,
+        "an ISO 3166-1 alpha-2 country code such as `CN`",
+    );
+    let contact = draft
+        .contact
+        .as_ref()
+        .and_then(|contact| check_contact(p, contact));
 
     // Kind-specific fields: offers say what they are, needs what they accept.
     let trl = number(p, "trl", draft.trl, Trl::new, Trl::RANGE);
     let trl_min = number(p, "trl_min", draft.trl_min, Trl::new, Trl::RANGE);
-    let ipr = parse_enum(p, "ipr", draft.ipr.as_deref(), Ipr::parse, Ipr::allowed, false);
+    let ipr = parse_enum(
+        p,
+        "ipr",
+        draft.ipr.as_deref(),
+        Ipr::parse,
+        Ipr::allowed,
+        false,
+    );
     let patents = check_patents(p, &draft.patents);
-    let budget = draft.budget.as_ref().and_then(|budget| check_budget(p, budget));
+    let budget = draft
+        .budget
+        .as_ref()
+        .and_then(|budget| check_budget(p, budget));
     let mut trl_min = trl_min;
     match kind {
         Some(Kind::Offer) => {
             if draft.trl.is_none() {
-                p.push(Problem::new("trl", ProblemCode::Required, "Offers must give `trl`, the readiness level reached (1 to 9)."));
+                p.push(Problem::new(
+                    "trl",
+                    ProblemCode::Required,
+                    "Offers must give `trl`, the readiness level reached (1 to 9).",
+                ));
             }
             if draft.ipr.is_none() {
-                p.push(Problem::new("ipr", ProblemCode::Required, format!("Offers must give `ipr`, one of {}.", Ipr::allowed())));
+                p.push(Problem::new(
+                    "ipr",
+                    ProblemCode::Required,
+                    format!("Offers must give `ipr`, one of {}.", Ipr::allowed()),
+                ));
             }
             for (field, present) in [
                 ("trl_min", draft.trl_min.is_some()),
@@ -231,7 +328,9 @@ pub fn validate(draft: &Draft) -> Result<Validated, Vec<Problem>> {
     }
 
     match (kind, language, title, summary, organisation) {
-        (Some(kind), Some(language), Some(title), Some(summary), Some(organisation)) if problems.is_empty() => {
+        (Some(kind), Some(language), Some(title), Some(summary), Some(organisation))
+            if problems.is_empty() =>
+        {
             let is_offer = kind == Kind::Offer;
             Ok(Validated {
                 body: ListingBody {
@@ -270,16 +369,28 @@ pub fn validate(draft: &Draft) -> Result<Validated, Vec<Problem>> {
 
 /// The extra rule for publishing (data model, "Lifecycle"): a published listing must say whom to call.
 pub fn check_publishable(body: &ListingBody) -> Result<(), Vec<Problem>> {
-    if body.contact.is_some() { Ok(()) } else { Err(vec![contact_required()]) }
+    if body.contact.is_some() {
+        Ok(())
+    } else {
+        Err(vec![contact_required()])
+    }
 }
 
 fn contact_required() -> Problem {
-    Problem::new("contact", ProblemCode::Required, "A published listing needs a `contact` with a name and an e-mail address.")
+    Problem::new(
+        "contact",
+        ProblemCode::Required,
+        "A published listing needs a `contact` with a name and an e-mail address.",
+    )
 }
 
 fn not_applicable(problems: &mut Vec<Problem>, field: &str, present: bool, kind: &str) {
     if present {
-        problems.push(Problem::new(field, ProblemCode::NotApplicable, format!("`{field}` does not apply to {kind}; remove it.")));
+        problems.push(Problem::new(
+            field,
+            ProblemCode::NotApplicable,
+            format!("`{field}` does not apply to {kind}; remove it."),
+        ));
     }
 }
 
@@ -287,31 +398,70 @@ fn char_count(text: &str) -> usize {
     text.chars().count()
 }
 
-fn check_length(problems: &mut Vec<Problem>, field: &str, text: &str, allowed: std::ops::RangeInclusive<usize>) -> bool {
+fn check_length(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    text: &str,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> bool {
     let found = char_count(text);
     if found > *allowed.end() {
-        problems.push(Problem::new(field, ProblemCode::TooLong, format!("`{field}` must be at most {} characters; got {found}.", allowed.end())));
+        problems.push(Problem::new(
+            field,
+            ProblemCode::TooLong,
+            format!(
+                "`{field}` must be at most {} characters; got {found}.",
+                allowed.end()
+            ),
+        ));
         false
     } else if found < *allowed.start() {
-        problems.push(Problem::new(field, ProblemCode::TooShort, format!("`{field}` must be at least {} characters; got {found}.", allowed.start())));
+        problems.push(Problem::new(
+            field,
+            ProblemCode::TooShort,
+            format!(
+                "`{field}` must be at least {} characters; got {found}.",
+                allowed.start()
+            ),
+        ));
         false
     } else {
         true
     }
 }
 
-fn required_text(problems: &mut Vec<Problem>, field: &str, text: Option<&str>, allowed: std::ops::RangeInclusive<usize>) -> Option<String> {
+fn required_text(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    text: Option<&str>,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> Option<String> {
     match text {
-        Some(text) if !text.trim().is_empty() => check_length(problems, field, text, allowed).then(|| text.to_owned()),
+        Some(text) if !text.trim().is_empty() => {
+            check_length(problems, field, text, allowed).then(|| text.to_owned())
+        }
         _ => {
-            problems.push(Problem::new(field, ProblemCode::Required, format!("`{field}` is required ({} to {} characters).", allowed.start(), allowed.end())));
+            problems.push(Problem::new(
+                field,
+                ProblemCode::Required,
+                format!(
+                    "`{field}` is required ({} to {} characters).",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            ));
             None
         }
     }
 }
 
 /// Blank optional texts are treated as absent, so a form's empty box does not store an empty string.
-fn optional_text(problems: &mut Vec<Problem>, field: &str, text: Option<&str>, allowed: std::ops::RangeInclusive<usize>) -> Option<String> {
+fn optional_text(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    text: Option<&str>,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> Option<String> {
     let text = text.filter(|text| !text.trim().is_empty())?;
     check_length(problems, field, text, allowed).then(|| text.to_owned())
 }
@@ -328,30 +478,58 @@ fn parse_enum<T>(
         Some(text) => {
             let value = parse(text);
             if value.is_none() {
-                problems.push(Problem::new(field, ProblemCode::UnknownValue, format!("`{field}` must be one of {}; got `{text}`.", allowed())));
+                problems.push(Problem::new(
+                    field,
+                    ProblemCode::UnknownValue,
+                    format!("`{field}` must be one of {}; got `{text}`.", allowed()),
+                ));
             }
             value
         }
         None => {
             if required {
-                problems.push(Problem::new(field, ProblemCode::Required, format!("`{field}` is required: one of {}.", allowed())));
+                problems.push(Problem::new(
+                    field,
+                    ProblemCode::Required,
+                    format!("`{field}` is required: one of {}.", allowed()),
+                ));
             }
             None
         }
     }
 }
 
-fn number<T>(problems: &mut Vec<Problem>, field: &str, value: Option<i64>, make: fn(u8) -> Option<T>, range: std::ops::RangeInclusive<u8>) -> Option<T> {
+fn number<T>(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    value: Option<i64>,
+    make: fn(u8) -> Option<T>,
+    range: std::ops::RangeInclusive<u8>,
+) -> Option<T> {
     let value = value?;
     let checked = u8::try_from(value).ok().and_then(make);
     if checked.is_none() {
-        problems.push(Problem::new(field, ProblemCode::OutOfRange, format!("`{field}` must be between {} and {}; got {value}.", range.start(), range.end())));
+        problems.push(Problem::new(
+            field,
+            ProblemCode::OutOfRange,
+            format!(
+                "`{field}` must be between {} and {}; got {value}.",
+                range.start(),
+                range.end()
+            ),
+        ));
     }
     checked
 }
 
 /// A list of small numbers: each checked, duplicates reported, order kept.
-fn numbers<T: Ord + Copy>(problems: &mut Vec<Problem>, field: &str, values: &[i64], make: fn(u8) -> Option<T>, range: std::ops::RangeInclusive<u8>) -> Vec<T> {
+fn numbers<T: Ord + Copy>(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    values: &[i64],
+    make: fn(u8) -> Option<T>,
+    range: std::ops::RangeInclusive<u8>,
+) -> Vec<T> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (idx, value) in values.iter().enumerate() {
@@ -360,7 +538,11 @@ fn numbers<T: Ord + Copy>(problems: &mut Vec<Problem>, field: &str, values: &[i6
             if seen.insert(checked) {
                 out.push(checked);
             } else {
-                problems.push(Problem::new(path, ProblemCode::Duplicate, format!("{value} is listed twice in `{field}`.")));
+                problems.push(Problem::new(
+                    path,
+                    ProblemCode::Duplicate,
+                    format!("{value} is listed twice in `{field}`."),
+                ));
             }
         }
     }
@@ -368,46 +550,119 @@ fn numbers<T: Ord + Copy>(problems: &mut Vec<Problem>, field: &str, values: &[i6
 }
 
 /// A list of codes: each checked, duplicates reported, order kept.
-fn codes<T: Ord + Clone>(problems: &mut Vec<Problem>, field: &str, values: &[String], make: fn(&str) -> Option<T>, expected: &str) -> Vec<T> {
+fn codes<T: Ord + Clone>(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    values: &[String],
+    make: fn(&str) -> Option<T>,
+    expected: &str,
+) -> Vec<T> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (idx, text) in values.iter().enumerate() {
         let path = format!("{field}[{idx}]");
         match make(text) {
             Some(code) if seen.insert(code.clone()) => out.push(code),
-            Some(_) => problems.push(Problem::new(path, ProblemCode::Duplicate, format!("`{text}` is listed twice in `{field}`."))),
-            None => problems.push(Problem::new(path, ProblemCode::UnknownValue, format!("Each item of `{field}` must be {expected}; got `{text}`."))),
+            Some(_) => problems.push(Problem::new(
+                path,
+                ProblemCode::Duplicate,
+                format!("`{text}` is listed twice in `{field}`."),
+            )),
+            None => problems.push(Problem::new(
+                path,
+                ProblemCode::UnknownValue,
+                format!("Each item of `{field}` must be {expected}; got `{text}`."),
+            )),
         }
     }
     out
 }
 
-fn check_count(problems: &mut Vec<Problem>, field: &str, given: usize, allowed: std::ops::RangeInclusive<usize>) {
+fn check_count(
+    problems: &mut Vec<Problem>,
+    field: &str,
+    given: usize,
+    allowed: std::ops::RangeInclusive<usize>,
+) {
     if given > *allowed.end() {
-        problems.push(Problem::new(field, ProblemCode::TooMany, format!("`{field}` takes at most {} items; got {given}.", allowed.end())));
+        problems.push(Problem::new(
+            field,
+            ProblemCode::TooMany,
+            format!(
+                "`{field}` takes at most {} items; got {given}.",
+                allowed.end()
+            ),
+        ));
     } else if given < *allowed.start() {
-        let code = if given == 0 { ProblemCode::Required } else { ProblemCode::TooFew };
-        problems.push(Problem::new(field, code, format!("`{field}` needs at least {} item(s); got {given}.", allowed.start())));
+        let code = if given == 0 {
+            ProblemCode::Required
+        } else {
+            ProblemCode::TooFew
+        };
+        problems.push(Problem::new(
+            field,
+            code,
+            format!(
+                "`{field}` needs at least {} item(s); got {given}.",
+                allowed.start()
+            ),
+        ));
     }
 }
 
-fn check_translations(problems: &mut Vec<Problem>, drafts: &BTreeMap<String, DraftTranslation>, language: Option<&LanguageTag>) -> BTreeMap<LanguageTag, Translation> {
+fn check_translations(
+    problems: &mut Vec<Problem>,
+    drafts: &BTreeMap<String, DraftTranslation>,
+    language: Option<&LanguageTag>,
+) -> BTreeMap<LanguageTag, Translation> {
     let mut out = BTreeMap::new();
     for (code, draft) in drafts {
         let base = format!("translations.{code}");
         let Some(tag) = LanguageTag::new(code) else {
-            problems.push(Problem::new(base, ProblemCode::InvalidFormat, format!("Translation keys must be BCP-47 primary tags such as `en`; got `{code}`.")));
+            problems.push(Problem::new(
+                base,
+                ProblemCode::InvalidFormat,
+                format!("Translation keys must be BCP-47 primary tags such as `en`; got `{code}`."),
+            ));
             continue;
         };
         if Some(&tag) == language {
-            problems.push(Problem::new(base, ProblemCode::Duplicate, format!("`{code}` is the listing's own language; put that text in the main fields.")));
+            problems.push(Problem::new(
+                base,
+                ProblemCode::Duplicate,
+                format!(
+                    "`{code}` is the listing's own language; put that text in the main fields."
+                ),
+            ));
             continue;
         }
-        let title = required_text(problems, &format!("{base}.title"), draft.title.as_deref(), limits::TITLE);
-        let summary = required_text(problems, &format!("{base}.summary"), draft.summary.as_deref(), limits::SUMMARY);
-        let description = optional_text(problems, &format!("{base}.description"), draft.description.as_deref(), 0..=limits::DESCRIPTION);
+        let title = required_text(
+            problems,
+            &format!("{base}.title"),
+            draft.title.as_deref(),
+            limits::TITLE,
+        );
+        let summary = required_text(
+            problems,
+            &format!("{base}.summary"),
+            draft.summary.as_deref(),
+            limits::SUMMARY,
+        );
+        let description = optional_text(
+            problems,
+            &format!("{base}.description"),
+            draft.description.as_deref(),
+            0..=limits::DESCRIPTION,
+        );
         if let (Some(title), Some(summary)) = (title, summary) {
-            out.insert(tag, Translation { title, summary, description });
+            out.insert(
+                tag,
+                Translation {
+                    title,
+                    summary,
+                    description,
+                },
+            );
         }
     }
     out
@@ -419,7 +674,11 @@ fn check_keywords(problems: &mut Vec<Problem>, keywords: &[String]) -> Vec<Strin
     for (idx, keyword) in keywords.iter().enumerate() {
         let path = format!("keywords[{idx}]");
         if keyword.trim().is_empty() {
-            problems.push(Problem::new(path, ProblemCode::Required, "Keywords must not be blank."));
+            problems.push(Problem::new(
+                path,
+                ProblemCode::Required,
+                "Keywords must not be blank.",
+            ));
         } else if check_length(problems, &path, keyword, 1..=limits::KEYWORD) {
             out.push(keyword.clone());
         }
@@ -429,31 +688,79 @@ fn check_keywords(problems: &mut Vec<Problem>, keywords: &[String]) -> Vec<Strin
 
 fn check_cooperation(problems: &mut Vec<Problem>, values: &[String]) -> BTreeSet<Cooperation> {
     if values.is_empty() {
-        problems.push(Problem::new("cooperation", ProblemCode::Required, format!("`cooperation` needs at least one of {}.", Cooperation::allowed())));
+        problems.push(Problem::new(
+            "cooperation",
+            ProblemCode::Required,
+            format!(
+                "`cooperation` needs at least one of {}.",
+                Cooperation::allowed()
+            ),
+        ));
     }
     let mut out = BTreeSet::new();
     for (idx, text) in values.iter().enumerate() {
         let path = format!("cooperation[{idx}]");
         match Cooperation::parse(text) {
             Some(value) if out.insert(value) => {}
-            Some(_) => problems.push(Problem::new(path, ProblemCode::Duplicate, format!("`{text}` is listed twice in `cooperation`."))),
-            None => problems.push(Problem::new(path, ProblemCode::UnknownValue, format!("`cooperation` items must be one of {}; got `{text}`.", Cooperation::allowed()))),
+            Some(_) => problems.push(Problem::new(
+                path,
+                ProblemCode::Duplicate,
+                format!("`{text}` is listed twice in `cooperation`."),
+            )),
+            None => problems.push(Problem::new(
+                path,
+                ProblemCode::UnknownValue,
+                format!(
+                    "`cooperation` items must be one of {}; got `{text}`.",
+                    Cooperation::allowed()
+                ),
+            )),
         }
     }
     out
 }
 
-fn check_organisation(problems: &mut Vec<Problem>, draft: Option<&DraftOrganisation>) -> Option<Organisation> {
+fn check_organisation(
+    problems: &mut Vec<Problem>,
+    draft: Option<&DraftOrganisation>,
+) -> Option<Organisation> {
     let Some(draft) = draft else {
-        problems.push(Problem::new("organisation", ProblemCode::Required, "`organisation` is required: name, kind and country."));
+        problems.push(Problem::new(
+            "organisation",
+            ProblemCode::Required,
+            "`organisation` is required: name, kind and country.",
+        ));
         return None;
     };
-    let name = required_text(problems, "organisation.name", draft.name.as_deref(), 1..=limits::NAME);
-    let kind = parse_enum(problems, "organisation.kind", draft.kind.as_deref(), OrganisationKind::parse, OrganisationKind::allowed, true);
-    let size = parse_enum(problems, "organisation.size", draft.size.as_deref(), OrganisationSize::parse, OrganisationSize::allowed, false);
+    let name = required_text(
+        problems,
+        "organisation.name",
+        draft.name.as_deref(),
+        1..=limits::NAME,
+    );
+    let kind = parse_enum(
+        problems,
+        "organisation.kind",
+        draft.kind.as_deref(),
+        OrganisationKind::parse,
+        OrganisationKind::allowed,
+        true,
+    );
+    let size = parse_enum(
+        problems,
+        "organisation.size",
+        draft.size.as_deref(),
+        OrganisationSize::parse,
+        OrganisationSize::allowed,
+        false,
+    );
     let country = match draft.country.as_deref() {
         None => {
-            problems.push(Problem::new("organisation.country", ProblemCode::Required, "`organisation.country` is required: an ISO 3166-1 alpha-2 code such as `CN`."));
+            problems.push(Problem::new(
+                "organisation.country",
+                ProblemCode::Required,
+                "`organisation.country` is required: an ISO 3166-1 alpha-2 code such as `CN`.",
+            ));
             None
         }
         Some(code) => {
@@ -464,44 +771,97 @@ fn check_organisation(problems: &mut Vec<Problem>, draft: Option<&DraftOrganisat
             country
         }
     };
-    Some(Organisation { name: name?, kind: kind?, size, country: country? })
+    Some(Organisation {
+        name: name?,
+        kind: kind?,
+        size,
+        country: country?,
+    })
 }
 
 fn check_contact(problems: &mut Vec<Problem>, draft: &DraftContact) -> Option<Contact> {
-    let name = required_text(problems, "contact.name", draft.name.as_deref(), 1..=limits::NAME);
+    let name = required_text(
+        problems,
+        "contact.name",
+        draft.name.as_deref(),
+        1..=limits::NAME,
+    );
     let email = match draft.email.as_deref() {
         None => {
-            problems.push(Problem::new("contact.email", ProblemCode::Required, "`contact.email` is required."));
+            problems.push(Problem::new(
+                "contact.email",
+                ProblemCode::Required,
+                "`contact.email` is required.",
+            ));
             None
         }
         Some(email) if char_count(email) > limits::EMAIL => {
-            problems.push(Problem::new("contact.email", ProblemCode::TooLong, format!("`contact.email` must be at most {} characters.", limits::EMAIL)));
+            problems.push(Problem::new(
+                "contact.email",
+                ProblemCode::TooLong,
+                format!(
+                    "`contact.email` must be at most {} characters.",
+                    limits::EMAIL
+                ),
+            ));
             None
         }
         Some(email) if !is_plausible_email(email) => {
-            problems.push(Problem::new("contact.email", ProblemCode::InvalidFormat, format!("`contact.email` must look like name@example.org; got `{email}`.")));
+            problems.push(Problem::new(
+                "contact.email",
+                ProblemCode::InvalidFormat,
+                format!("`contact.email` must look like name@example.org; got `{email}`."),
+            ));
             None
         }
         Some(email) => Some(email.to_owned()),
     };
-    let phone = match draft.phone.as_deref().filter(|phone| !phone.trim().is_empty()) {
+    let phone = match draft
+        .phone
+        .as_deref()
+        .filter(|phone| !phone.trim().is_empty())
+    {
         Some(phone) if char_count(phone) > limits::PHONE => {
-            problems.push(Problem::new("contact.phone", ProblemCode::TooLong, format!("`contact.phone` must be at most {} characters.", limits::PHONE)));
+            problems.push(Problem::new(
+                "contact.phone",
+                ProblemCode::TooLong,
+                format!(
+                    "`contact.phone` must be at most {} characters.",
+                    limits::PHONE
+                ),
+            ));
             None
         }
-        Some(phone) if !phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) || !phone.chars().any(|c| c.is_ascii_digit()) => {
-            problems.push(Problem::new("contact.phone", ProblemCode::InvalidFormat, format!("`contact.phone` may hold digits, spaces and + - ( ) . only; got `{phone}`.")));
+        Some(phone)
+            if !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+                || !phone.chars().any(|c| c.is_ascii_digit()) =>
+        {
+            problems.push(Problem::new(
+                "contact.phone",
+                ProblemCode::InvalidFormat,
+                format!(
+                    "`contact.phone` may hold digits, spaces and + - ( ) . only; got `{phone}`."
+                ),
+            ));
             None
         }
         other => other.map(str::to_owned),
     };
-    Some(Contact { name: name?, email: email?, phone })
+    Some(Contact {
+        name: name?,
+        email: email?,
+        phone,
+    })
 }
 
 /// Deliberately loose: one `@`, something before it, a dotted domain after it, no spaces.
 /// Real validation of an address is sending mail to it.
 fn is_plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -516,7 +876,11 @@ fn check_patents(problems: &mut Vec<Problem>, patents: &[String]) -> Vec<String>
     for (idx, patent) in patents.iter().enumerate() {
         let path = format!("patents[{idx}]");
         if patent.trim().is_empty() {
-            problems.push(Problem::new(path, ProblemCode::Required, "Patent numbers must not be blank."));
+            problems.push(Problem::new(
+                path,
+                ProblemCode::Required,
+                "Patent numbers must not be blank.",
+            ));
         } else if check_length(problems, &path, patent, 1..=limits::PATENT) {
             out.push(patent.clone());
         }
@@ -531,7 +895,11 @@ fn check_budget(problems: &mut Vec<Problem>, draft: &DraftBudget) -> Option<Budg
             Some(value) => match u64::try_from(value) {
                 Ok(value) => Some(Some(value)),
                 Err(_) => {
-                    problems.push(Problem::new(field, ProblemCode::OutOfRange, format!("`{field}` must not be negative; got {value}.")));
+                    problems.push(Problem::new(
+                        field,
+                        ProblemCode::OutOfRange,
+                        format!("`{field}` must not be negative; got {value}."),
+                    ));
                     None
                 }
             },
@@ -542,12 +910,20 @@ fn check_budget(problems: &mut Vec<Problem>, draft: &DraftBudget) -> Option<Budg
     if let (Some(Some(low)), Some(Some(high))) = (min, max)
         && low > high
     {
-        problems.push(Problem::new("budget.max", ProblemCode::OutOfRange, format!("`budget.max` ({high}) must not be below `budget.min` ({low}).")));
+        problems.push(Problem::new(
+            "budget.max",
+            ProblemCode::OutOfRange,
+            format!("`budget.max` ({high}) must not be below `budget.min` ({low})."),
+        ));
         return None;
     }
     let currency = match draft.currency.as_deref() {
         None => {
-            problems.push(Problem::new("budget.currency", ProblemCode::Required, "`budget.currency` is required: an ISO 4217 code such as `CNY`."));
+            problems.push(Problem::new(
+                "budget.currency",
+                ProblemCode::Required,
+                "`budget.currency` is required: an ISO 4217 code such as `CNY`.",
+            ));
             None
         }
         Some(code) => {
@@ -558,5 +934,9 @@ fn check_budget(problems: &mut Vec<Problem>, draft: &DraftBudget) -> Option<Budg
             currency
         }
     };
-    Some(Budget { min: min?, max: max?, currency: currency? })
+    Some(Budget {
+        min: min?,
+        max: max?,
+        currency: currency?,
+    })
 }

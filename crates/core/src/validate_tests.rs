@@ -25,7 +25,10 @@ fn check(value: serde_json::Value) -> Result<Validated, Vec<Problem>> {
 }
 
 fn fields_of(problems: &[Problem]) -> Vec<(&str, ProblemCode)> {
-    problems.iter().map(|problem| (problem.field.as_str(), problem.code)).collect()
+    problems
+        .iter()
+        .map(|problem| (problem.field.as_str(), problem.code))
+        .collect()
 }
 
 #[test]
@@ -58,7 +61,12 @@ fn every_problem_is_reported_at_once() {
             ("trl", ProblemCode::OutOfRange),
         ]
     );
-    assert!(problems.iter().all(|problem| problem.message.ends_with('.')), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|problem| problem.message.ends_with('.')),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -69,7 +77,11 @@ fn kind_specific_fields_are_checked() {
     let problems = check(need).unwrap_err();
     assert_eq!(
         fields_of(&problems),
-        vec![("budget.max", ProblemCode::OutOfRange), ("trl", ProblemCode::NotApplicable), ("ipr", ProblemCode::NotApplicable)]
+        vec![
+            ("budget.max", ProblemCode::OutOfRange),
+            ("trl", ProblemCode::NotApplicable),
+            ("ipr", ProblemCode::NotApplicable)
+        ]
     );
 }
 
@@ -87,7 +99,10 @@ fn needs_default_trl_min_to_one() {
 fn publishing_requires_a_contact() {
     let mut value = offer_json();
     value.as_object_mut().unwrap().remove("contact");
-    assert_eq!(fields_of(&check(value.clone()).unwrap_err()), vec![("contact", ProblemCode::Required)]);
+    assert_eq!(
+        fields_of(&check(value.clone()).unwrap_err()),
+        vec![("contact", ProblemCode::Required)]
+    );
     value["status"] = json!("draft");
     assert!(check(value).is_ok());
 }
@@ -97,7 +112,10 @@ fn missing_language_is_detected_and_marked() {
     let mut value = offer_json();
     value.as_object_mut().unwrap().remove("language");
     let body = check(value).unwrap().body;
-    assert_eq!((body.language.as_str(), body.language_detected), ("zh", true));
+    assert_eq!(
+        (body.language.as_str(), body.language_detected),
+        ("zh", true)
+    );
 }
 
 #[test]
@@ -106,12 +124,17 @@ fn limits_count_characters_not_bytes() {
     value["title"] = json!("锂".repeat(256)); // 768 bytes, 256 characters: allowed.
     assert!(check(value.clone()).is_ok());
     value["title"] = json!("锂".repeat(257));
-    assert_eq!(fields_of(&check(value).unwrap_err()), vec![("title", ProblemCode::TooLong)]);
+    assert_eq!(
+        fields_of(&check(value).unwrap_err()),
+        vec![("title", ProblemCode::TooLong)]
+    );
 }
 
 fn text(chars: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
     // Latin, Cyrillic, CJK and Arabic letters, so limits are exercised in characters, not bytes.
-    let alphabet = prop::sample::select(vec!['a', 'z', 'é', 'ж', 'Я', '锂', '电', 'ب', 'ع', '7', ' ']);
+    let alphabet = prop::sample::select(vec![
+        'a', 'z', 'é', 'ж', 'Я', '锂', '电', 'ب', 'ع', '7', ' ',
+    ]);
     prop::collection::vec(alphabet, chars).prop_map(|letters| {
         let mut text: String = letters.into_iter().collect();
         text.replace_range(0..text.chars().next().map_or(0, char::len_utf8), "x"); // never blank
@@ -120,42 +143,83 @@ fn text(chars: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String>
 }
 
 fn valid_body() -> impl Strategy<Value = ListingBody> {
-    let texts = (text(3..=256), text(10..=500), prop::option::of(text(1..=4000)), prop::option::of(text(1..=2000)));
+    let texts = (
+        text(3..=256),
+        text(10..=500),
+        prop::option::of(text(1..=4000)),
+        prop::option::of(text(1..=2000)),
+    );
     let lists = (
         prop::collection::btree_set(1u8..=35, 1..=5),
         prop::collection::btree_set(prop::sample::select(vec!["A", "C", "D", "Q", "U"]), 0..=3),
         prop::collection::vec(text(1..=64), 0..=20),
         prop::collection::btree_set(prop::sample::select(Cooperation::ALL.to_vec()), 1..=7),
-        prop::collection::btree_set(prop::sample::select(vec!["CN", "RU", "KZ", "AE", "TR"]), 0..=5),
+        prop::collection::btree_set(
+            prop::sample::select(vec!["CN", "RU", "KZ", "AE", "TR"]),
+            0..=5,
+        ),
     );
-    let shape = (any::<bool>(), 1u8..=9, prop::sample::select(Ipr::ALL.to_vec()), prop::sample::select(vec!["en", "zh", "ru", "ar"]));
-    (texts, lists, shape).prop_map(|((title, summary, description, long), (fields, sectors, keywords, cooperation, countries), (is_offer, trl, ipr, language))| ListingBody {
-        kind: if is_offer { Kind::Offer } else { Kind::Need },
-        external_id: Some("ext-1".into()),
-        language: LanguageTag::new(language).unwrap(),
-        language_detected: false,
-        title,
-        summary,
-        description,
-        advantages: if is_offer { long.clone() } else { None },
-        requirements: if is_offer { None } else { long.clone() },
-        partner_sought: long,
-        translations: Default::default(),
-        keywords,
-        technology_fields: fields.into_iter().map(|field| TechnologyField::new(field).unwrap()).collect(),
-        sectors: sectors.into_iter().map(|letter| Sector::new(letter).unwrap()).collect(),
-        sdgs: vec![Sdg::new(7).unwrap()],
-        trl: is_offer.then(|| Trl::new(trl).unwrap()),
-        trl_min: (!is_offer).then(|| Trl::new(trl).unwrap()),
-        ipr: is_offer.then_some(ipr),
-        patents: Vec::new(),
-        cooperation,
-        organisation: Organisation { name: "Org".into(), kind: OrganisationKind::University, size: None, country: Country::new("CN").unwrap() },
-        target_countries: countries.into_iter().map(|code| Country::new(code).unwrap()).collect(),
-        budget: (!is_offer).then(|| Budget { min: Some(1), max: Some(2), currency: Currency::new("USD").unwrap() }),
-        price_negotiable: is_offer.then_some(true),
-        contact: Some(Contact { name: "A".into(), email: "a@example.org".into(), phone: None }),
-    })
+    let shape = (
+        any::<bool>(),
+        1u8..=9,
+        prop::sample::select(Ipr::ALL.to_vec()),
+        prop::sample::select(vec!["en", "zh", "ru", "ar"]),
+    );
+    (texts, lists, shape).prop_map(
+        |(
+            (title, summary, description, long),
+            (fields, sectors, keywords, cooperation, countries),
+            (is_offer, trl, ipr, language),
+        )| ListingBody {
+            kind: if is_offer { Kind::Offer } else { Kind::Need },
+            external_id: Some("ext-1".into()),
+            language: LanguageTag::new(language).unwrap(),
+            language_detected: false,
+            title,
+            summary,
+            description,
+            advantages: if is_offer { long.clone() } else { None },
+            requirements: if is_offer { None } else { long.clone() },
+            partner_sought: long,
+            translations: Default::default(),
+            keywords,
+            technology_fields: fields
+                .into_iter()
+                .map(|field| TechnologyField::new(field).unwrap())
+                .collect(),
+            sectors: sectors
+                .into_iter()
+                .map(|letter| Sector::new(letter).unwrap())
+                .collect(),
+            sdgs: vec![Sdg::new(7).unwrap()],
+            trl: is_offer.then(|| Trl::new(trl).unwrap()),
+            trl_min: (!is_offer).then(|| Trl::new(trl).unwrap()),
+            ipr: is_offer.then_some(ipr),
+            patents: Vec::new(),
+            cooperation,
+            organisation: Organisation {
+                name: "Org".into(),
+                kind: OrganisationKind::University,
+                size: None,
+                country: Country::new("CN").unwrap(),
+            },
+            target_countries: countries
+                .into_iter()
+                .map(|code| Country::new(code).unwrap())
+                .collect(),
+            budget: (!is_offer).then(|| Budget {
+                min: Some(1),
+                max: Some(2),
+                currency: Currency::new("USD").unwrap(),
+            }),
+            price_negotiable: is_offer.then_some(true),
+            contact: Some(Contact {
+                name: "A".into(),
+                email: "a@example.org".into(),
+                phone: None,
+            }),
+        },
+    )
 }
 
 /// Fields with a length limit, the path validation must report, and a value one past the limit.
@@ -174,7 +238,10 @@ fn oversized_fields() -> Vec<(&'static str, serde_json::Value)> {
         ("sdgs[0]", json!(18)),
         ("organisation.name", json!("o".repeat(257))),
         ("contact.name", json!("c".repeat(257))),
-        ("contact.email", json!(format!("{}@example.org", "e".repeat(250)))),
+        (
+            "contact.email",
+            json!(format!("{}@example.org", "e".repeat(250))),
+        ),
         ("contact.phone", json!("1".repeat(33))),
         ("translations.en.title", json!("t".repeat(257))),
     ]

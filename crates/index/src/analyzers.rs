@@ -8,8 +8,8 @@ use tantivy::Index;
 
 use crate::arabic::ArabicLightStemmer;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, BoxTokenStream, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
-    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, BoxTokenStream, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer,
+    Stemmer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// Name under which the dispatching tokenizer is registered; the schema's text fields use it.
@@ -91,19 +91,37 @@ impl Analysis {
     }
 
     fn from_code(code: &str) -> Analysis {
-        Analysis::ALL.into_iter().find(|analysis| analysis.code() == code).unwrap_or(Analysis::Other)
+        Analysis::ALL
+            .into_iter()
+            .find(|analysis| analysis.code() == code)
+            .unwrap_or(Analysis::Other)
     }
 
     /// Builds this language's analyzer.
     pub fn analyzer(self) -> TextAnalyzer {
-        let words = || TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES)).filter(LowerCaser);
+        let words = || {
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(LowerCaser)
+        };
         let stemmed = |language: Language, fold_accents: bool| {
-            let base = words().filter(StopWordFilter::new(language).expect("tantivy ships stop words for this language")).filter(Stemmer::new(language));
-            if fold_accents { base.filter(AsciiFoldingFilter).build() } else { base.build() }
+            let base = words()
+                .filter(
+                    StopWordFilter::new(language)
+                        .expect("tantivy ships stop words for this language"),
+                )
+                .filter(Stemmer::new(language));
+            if fold_accents {
+                base.filter(AsciiFoldingFilter).build()
+            } else {
+                base.build()
+            }
         };
         match self {
             Analysis::English => words()
-                .filter(StopWordFilter::remove(ENGLISH_STOP_WORDS.iter().map(|word| word.to_string())))
+                .filter(StopWordFilter::remove(
+                    ENGLISH_STOP_WORDS.iter().map(|word| word.to_string()),
+                ))
                 .filter(Stemmer::new(Language::English))
                 .filter(AsciiFoldingFilter)
                 .build(),
@@ -111,7 +129,9 @@ impl Analysis {
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
                 .filter(WordsOnly)
                 .filter(LowerCaser)
-                .filter(StopWordFilter::remove(CHINESE_STOP_WORDS.iter().map(|word| word.to_string())))
+                .filter(StopWordFilter::remove(
+                    CHINESE_STOP_WORDS.iter().map(|word| word.to_string()),
+                ))
                 .build(),
             Analysis::Russian => stemmed(Language::Russian, false),
             Analysis::Arabic => words().filter(ArabicLightStemmer).build(),
@@ -158,7 +178,9 @@ fn split_marker(text: &str) -> (Analysis, &str, usize) {
 
 /// Registers the dispatching tokenizer on an index (on create and after every open).
 pub fn register(index: &Index) {
-    index.tokenizers().register(TOKENIZER_NAME, MultilingualTokenizer::new());
+    index
+        .tokenizers()
+        .register(TOKENIZER_NAME, MultilingualTokenizer::new());
 }
 
 /// The index-time tokenizer: one analyzer per language, chosen by each value's marker.
@@ -170,7 +192,12 @@ pub struct MultilingualTokenizer {
 impl MultilingualTokenizer {
     /// Builds every analyzer once; the tokenizer is cloned per indexing thread.
     pub fn new() -> MultilingualTokenizer {
-        MultilingualTokenizer { analyzers: Analysis::ALL.into_iter().map(|analysis| (analysis, analysis.analyzer())).collect() }
+        MultilingualTokenizer {
+            analyzers: Analysis::ALL
+                .into_iter()
+                .map(|analysis| (analysis, analysis.analyzer()))
+                .collect(),
+        }
     }
 }
 
@@ -185,8 +212,16 @@ impl Tokenizer for MultilingualTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         let (analysis, body, offset) = split_marker(text);
-        let analyzer = &mut self.analyzers.iter_mut().find(|(candidate, _)| *candidate == analysis).expect("every analysis is built").1;
-        ShiftedOffsets { inner: analyzer.token_stream(body), offset }
+        let analyzer = &mut self
+            .analyzers
+            .iter_mut()
+            .find(|(candidate, _)| *candidate == analysis)
+            .expect("every analysis is built")
+            .1;
+        ShiftedOffsets {
+            inner: analyzer.token_stream(body),
+            offset,
+        }
     }
 }
 
@@ -260,24 +295,196 @@ impl<S: TokenStream> TokenStream for WordsOnlyStream<S> {
 /// English stop words: the Snowball/NLTK list. Tantivy's default list (Lucene's 33 words) leaves
 /// verbose queries ("I am interested in articles about ...") full of noise terms.
 const ENGLISH_STOP_WORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before",
-    "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't",
-    "down", "during", "each", "few", "for", "from", "further", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "her", "here",
-    "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just", "me", "more",
-    "most", "mustn't", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours",
-    "ourselves", "out", "over", "own", "same", "shan't", "she", "should", "shouldn't", "so", "some", "such", "than", "that", "the", "their",
-    "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very",
-    "was", "wasn't", "we", "were", "weren't", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won't", "would",
-    "wouldn't", "you", "your", "yours", "yourself", "yourselves", "s", "t", "also", "may", "might", "must", "shall", "upon", "via", "within",
-    "without", "etc", "e", "g", "ie", "eg",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "aren't",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "cannot",
+    "could",
+    "couldn't",
+    "did",
+    "didn't",
+    "do",
+    "does",
+    "doesn't",
+    "doing",
+    "don't",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "hadn't",
+    "has",
+    "hasn't",
+    "have",
+    "haven't",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "isn't",
+    "it",
+    "it's",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "mustn't",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "ought",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "shan't",
+    "she",
+    "should",
+    "shouldn't",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "wasn't",
+    "we",
+    "were",
+    "weren't",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "won't",
+    "would",
+    "wouldn't",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "s",
+    "t",
+    "also",
+    "may",
+    "might",
+    "must",
+    "shall",
+    "upon",
+    "via",
+    "within",
+    "without",
+    "etc",
+    "e",
+    "g",
+    "ie",
+    "eg",
 ];
 
 /// Stemmed English words that phrase a request rather than name its subject ("I am interested in
 /// articles about ...", "we are looking for ..."). Dropped from queries only, never from documents,
 /// where they may be content. Measured on CACM's verbose queries: nDCG@10 0.489 → 0.503.
 const ENGLISH_REQUEST_WORDS: &[&str] = &[
-    "articl", "paper", "document", "interest", "describ", "discuss", "deal", "exist", "like", "want", "find", "look", "pleas", "anyth",
-    "someth", "regard", "concern", "publish", "written", "seek", "wish", "particular", "especi",
+    "articl",
+    "paper",
+    "document",
+    "interest",
+    "describ",
+    "discuss",
+    "deal",
+    "exist",
+    "like",
+    "want",
+    "find",
+    "look",
+    "pleas",
+    "anyth",
+    "someth",
+    "regard",
+    "concern",
+    "publish",
+    "written",
+    "seek",
+    "wish",
+    "particular",
+    "especi",
 ];
 
 /// Whether `term`, produced by `analysis`, is request phrasing to leave out of a query.
@@ -287,8 +494,9 @@ pub fn is_request_word(analysis: Analysis, term: &str) -> bool {
 
 /// Chinese function words that jieba keeps as tokens but that carry no topic.
 const CHINESE_STOP_WORDS: &[&str] = &[
-    "的", "了", "和", "与", "及", "或", "是", "在", "对", "为", "以", "等", "将", "把", "被", "从", "由", "于", "其", "该", "这", "那", "个", "之", "并",
-    "而", "也", "都", "就", "可", "能", "中", "上", "下", "一种", "一个", "我们", "通过", "进行", "可以", "具有",
+    "的", "了", "和", "与", "及", "或", "是", "在", "对", "为", "以", "等", "将", "把", "被", "从",
+    "由", "于", "其", "该", "这", "那", "个", "之", "并", "而", "也", "都", "就", "可", "能", "中",
+    "上", "下", "一种", "一个", "我们", "通过", "进行", "可以", "具有",
 ];
 
 #[cfg(test)]
@@ -302,7 +510,12 @@ mod tests {
         let mut terms = Vec::new();
         while stream.advance() {
             let token = stream.token();
-            assert_eq!(&marked[token.offset_from..token.offset_to].to_lowercase().is_empty(), &false);
+            assert_eq!(
+                &marked[token.offset_from..token.offset_to]
+                    .to_lowercase()
+                    .is_empty(),
+                &false
+            );
             terms.push(token.text.clone());
         }
         terms
@@ -313,13 +526,24 @@ mod tests {
         let terms = index_terms(Analysis::Chinese, "废旧锂电池回收技术，提高锂的回收率。");
         assert!(terms.contains(&"锂电池".to_string()), "{terms:?}");
         assert!(terms.contains(&"回收".to_string()), "{terms:?}");
-        assert!(!terms.iter().any(|term| term == "，" || term == "的"), "{terms:?}");
+        assert!(
+            !terms.iter().any(|term| term == "，" || term == "的"),
+            "{terms:?}"
+        );
     }
 
     #[test]
     fn russian_inflections_share_a_stem() {
-        let forms = ["аккумулятор", "аккумуляторов", "аккумуляторами", "аккумулятора"];
-        let stems: Vec<Vec<String>> = forms.iter().map(|form| Analysis::Russian.terms(form)).collect();
+        let forms = [
+            "аккумулятор",
+            "аккумуляторов",
+            "аккумуляторами",
+            "аккумулятора",
+        ];
+        let stems: Vec<Vec<String>> = forms
+            .iter()
+            .map(|form| Analysis::Russian.terms(form))
+            .collect();
         assert!(stems.windows(2).all(|pair| pair[0] == pair[1]), "{stems:?}");
     }
 
@@ -333,7 +557,10 @@ mod tests {
 
     #[test]
     fn english_drops_stop_words_and_stems() {
-        assert_eq!(Analysis::English.terms("I am interested in Recycling of batteries"), vec!["interest", "recycl", "batteri"]);
+        assert_eq!(
+            Analysis::English.terms("I am interested in Recycling of batteries"),
+            vec!["interest", "recycl", "batteri"]
+        );
     }
 
     #[test]
@@ -342,7 +569,10 @@ mod tests {
         let mut tokenizer = MultilingualTokenizer::new();
         let mut stream = tokenizer.token_stream(&marked);
         assert!(stream.advance());
-        assert_eq!(&marked[stream.token().offset_from..stream.token().offset_to], "solar");
+        assert_eq!(
+            &marked[stream.token().offset_from..stream.token().offset_to],
+            "solar"
+        );
     }
 
     #[test]
@@ -351,8 +581,15 @@ mod tests {
         let mixed = format!("锂电池recycling аккумулятор بطارية {long_token} 🚀🚀 \u{0}\u{E000}zh");
         for analysis in Analysis::ALL {
             let terms = analysis.terms(&mixed);
-            assert!(terms.iter().all(|term| term.len() <= MAX_TOKEN_BYTES), "{analysis:?}");
+            assert!(
+                terms.iter().all(|term| term.len() <= MAX_TOKEN_BYTES),
+                "{analysis:?}"
+            );
         }
-        assert!(index_terms(Analysis::Other, &mixed).iter().all(|term| term.len() <= MAX_TOKEN_BYTES));
+        assert!(
+            index_terms(Analysis::Other, &mixed)
+                .iter()
+                .all(|term| term.len() <= MAX_TOKEN_BYTES)
+        );
     }
 }

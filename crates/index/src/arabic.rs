@@ -74,7 +74,11 @@ impl<S: TokenStream> TokenStream for ArabicStream<S> {
             return false;
         }
         let token = self.0.token_mut();
-        if token.text.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)) {
+        if token
+            .text
+            .chars()
+            .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))
+        {
             token.text = light_stem(&token.text);
         }
         true
@@ -93,7 +97,10 @@ mod tests {
 
     #[test]
     fn article_number_and_gender_forms_meet() {
-        let stems: Vec<String> = ["بطارية", "البطارية", "بطاريات", "والبطارية", "بِطَّارِيَّة"].iter().map(|word| light_stem(word)).collect();
+        let stems: Vec<String> = ["بطارية", "البطارية", "بطاريات", "والبطارية", "بِطَّارِيَّة"]
+            .iter()
+            .map(|word| light_stem(word))
+            .collect();
         assert!(stems.iter().all(|stem| stem == "بطار"), "{stems:?}");
     }
 

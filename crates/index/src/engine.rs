@@ -34,10 +34,18 @@ impl Engine {
 
     /// `open`, reporting replay progress.
     pub fn open_with_progress(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
-        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let store = Store::open(dir)?;
         let index = SearchIndex::open(&dir.join("search"))?;
-        let engine = Engine { dir: dir.to_owned(), store, index, write_lock: Mutex::new(()) };
+        let engine = Engine {
+            dir: dir.to_owned(),
+            store,
+            index,
+            write_lock: Mutex::new(()),
+        };
         engine.catch_up(progress)?;
         Ok(engine)
     }
@@ -46,10 +54,16 @@ impl Engine {
     pub fn reindex(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
         let search_dir = dir.join("search");
         if !dir.join("store.sqlite3").exists() {
-            return Err(IndexError::DataDir { path: dir.display().to_string(), reason: "there is no record store here to rebuild from".into() });
+            return Err(IndexError::DataDir {
+                path: dir.display().to_string(),
+                reason: "there is no record store here to rebuild from".into(),
+            });
         }
         if search_dir.exists() {
-            std::fs::remove_dir_all(&search_dir).map_err(|source| IndexError::Io { path: search_dir.display().to_string(), source })?;
+            std::fs::remove_dir_all(&search_dir).map_err(|source| IndexError::Io {
+                path: search_dir.display().to_string(),
+                source,
+            })?;
         }
         Engine::open_with_progress(dir, progress)
     }
@@ -61,12 +75,19 @@ impl Engine {
 
     /// Replays every listing changed after the index's last commit, in change order.
     fn catch_up(&self, progress: Progress<'_>) -> Result<()> {
-        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _writer = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut after = self.index.committed_seq();
-        let total = self.store.read(|connection| store::listings::count_changed_since(connection, after))?;
+        let total = self
+            .store
+            .read(|connection| store::listings::count_changed_since(connection, after))?;
         let mut done = 0;
         loop {
-            let rows = self.store.read(|connection| store::listings::changed_since(connection, after, REPLAY_BATCH))?;
+            let rows = self.store.read(|connection| {
+                store::listings::changed_since(connection, after, REPLAY_BATCH)
+            })?;
             let Some(last) = rows.last() else { break };
             after = last.seq;
             self.index.stage(&rows)?;
@@ -75,14 +96,21 @@ impl Engine {
             progress(done, total);
         }
         if done > 0 {
-            tracing::info!(replayed = done, seq = after, "search index caught up with the store");
+            tracing::info!(
+                replayed = done,
+                seq = after,
+                "search index caught up with the store"
+            );
         }
         Ok(())
     }
 
     /// The listing with this id, any status (callers decide what the reader may see).
     pub fn get(&self, id: &str) -> Result<Option<Listing>> {
-        Ok(self.store.read(|connection| store::listings::get(connection, id))?.map(|row| row.listing))
+        Ok(self
+            .store
+            .read(|connection| store::listings::get(connection, id))?
+            .map(|row| row.listing))
     }
 
     /// Resolves a listing by id, or by external id when that is unique across owners.
@@ -90,16 +118,23 @@ impl Engine {
         if let Some(listing) = self.get(id_or_external_id)? {
             return Ok(listing);
         }
-        let mut found = self.store.read(|connection| store::listings::find_by_external_id(connection, id_or_external_id))?;
+        let mut found = self.store.read(|connection| {
+            store::listings::find_by_external_id(connection, id_or_external_id)
+        })?;
         match found.len() {
             1 => Ok(found.remove(0).listing),
-            _ => Err(IndexError::NotFound { what: "listing", id: id_or_external_id.to_owned() }),
+            _ => Err(IndexError::NotFound {
+                what: "listing",
+                id: id_or_external_id.to_owned(),
+            }),
         }
     }
 
     /// Counts of the store and the index.
     pub fn stats(&self, now: Timestamp) -> Result<EngineStats> {
-        let store = self.store.read(|connection| store::listings::stats(connection, now))?;
+        let store = self
+            .store
+            .read(|connection| store::listings::stats(connection, now))?;
         Ok(EngineStats {
             index_documents: self.index.num_docs(),
             index_segments: self.index.num_segments(),
@@ -112,7 +147,8 @@ impl Engine {
 
     /// Rows changed after `seq` (for tools that follow the store).
     pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<ListingRow>> {
-        self.store.read(|connection| store::listings::changed_since(connection, seq, limit))
+        self.store
+            .read(|connection| store::listings::changed_since(connection, seq, limit))
     }
 
     /// Closes the engine after background merges finish, so the directory is left tidy.
@@ -140,7 +176,14 @@ pub struct EngineStats {
 
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|entry| entry.metadata().ok()).filter(|meta| meta.is_file()).map(|meta| meta.len()).sum())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.metadata().ok())
+                .filter(|meta| meta.is_file())
+                .map(|meta| meta.len())
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -160,6 +203,7 @@ fn dir_size_matching(dir: &Path, prefix: &str) -> u64 {
 impl Engine {
     /// The organisation with this id.
     pub fn organisation(&self, id: &str) -> Result<Option<store::OrganisationRecord>> {
-        self.store.read(|connection| store::organisations::get(connection, id))
+        self.store
+            .read(|connection| store::organisations::get(connection, id))
     }
 }

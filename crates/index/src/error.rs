@@ -18,7 +18,9 @@ pub enum IndexError {
     #[error("listing `{0}` belongs to another organisation")]
     NotOwner(String),
     /// A page outside `1..=MAX_LIMIT` or past `MAX_WINDOW`.
-    #[error("limit {limit} with offset {offset} is outside the result window (limit 1 to 100, offset + limit at most 10000)")]
+    #[error(
+        "limit {limit} with offset {offset} is outside the result window (limit 1 to 100, offset + limit at most 10000)"
+    )]
     OutOfWindow {
         /// Page size asked for.
         limit: usize,

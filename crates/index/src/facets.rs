@@ -34,7 +34,10 @@ impl Decode {
             Decode::Number => value.to_string(),
             Decode::Cooperation => silkmatch_core::Cooperation::ALL
                 .get(value as usize)
-                .map_or_else(|| value.to_string(), |cooperation| cooperation.as_str().to_owned()),
+                .map_or_else(
+                    || value.to_string(),
+                    |cooperation| cooperation.as_str().to_owned(),
+                ),
         }
     }
 }
@@ -64,9 +67,19 @@ impl Collector for FacetCollector {
     type Fruit = Facets;
     type Child = FacetSegmentCollector;
 
-    fn for_segment(&self, _segment_local_id: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegmentCollector> {
-        let columns = FACETS.iter().map(|(name, _)| segment.fast_fields().u64(name)).collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(FacetSegmentCollector { counts: vec![BTreeMap::new(); columns.len()], columns })
+    fn for_segment(
+        &self,
+        _segment_local_id: u32,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<FacetSegmentCollector> {
+        let columns = FACETS
+            .iter()
+            .map(|(name, _)| segment.fast_fields().u64(name))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(FacetSegmentCollector {
+            counts: vec![BTreeMap::new(); columns.len()],
+            columns,
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -86,7 +99,13 @@ impl Collector for FacetCollector {
             .iter()
             .zip(merged)
             .map(|((name, decode), counts)| {
-                let mut values: Vec<FacetCount> = counts.into_iter().map(|(value, count)| FacetCount { value: decode.label(value), count }).collect();
+                let mut values: Vec<FacetCount> = counts
+                    .into_iter()
+                    .map(|(value, count)| FacetCount {
+                        value: decode.label(value),
+                        count,
+                    })
+                    .collect();
                 values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
                 (name.to_string(), values)
             })

@@ -4,10 +4,15 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use silkmatch_core::{Cooperation, Kind, LanguageTag, Sector, TechnologyField, TextRole, Timestamp, Trl};
+use silkmatch_core::{
+    Cooperation, Kind, LanguageTag, Sector, TechnologyField, TextRole, Timestamp, Trl,
+};
 use silkmatch_core::{Country, Status};
 use tantivy::Term;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::analyzers::{Analysis, is_request_word};
@@ -44,7 +49,10 @@ impl AnalysedText {
 /// Russian, Arabic → Arabic, Latin → English, plus the detected Latin language and the unstemmed
 /// fallback), plus the analyzers of `languages` when given. Terms the analyzers agree on count once.
 pub fn analyse_query(text: &str, languages: &[LanguageTag]) -> AnalysedText {
-    let mut analyses: Vec<Analysis> = languages.iter().map(|tag| Analysis::for_language(tag.as_str())).collect();
+    let mut analyses: Vec<Analysis> = languages
+        .iter()
+        .map(|tag| Analysis::for_language(tag.as_str()))
+        .collect();
     let has = |predicate: fn(char) -> bool| text.chars().any(predicate);
     if has(is_han) {
         analyses.push(Analysis::Chinese);
@@ -99,7 +107,8 @@ pub fn text_query(fields: &Fields, analysed: &AnalysedText) -> Option<Box<dyn Qu
     for (term_text, occurrences) in &analysed.terms {
         for (role, field) in fields.text_fields() {
             let term = Term::from_field_text(field, term_text);
-            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            let query: Box<dyn Query> =
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
             let weight = role_boost(role) * *occurrences as f32;
             clauses.push((Occur::Should, Box::new(BoostQuery::new(query, weight))));
         }
@@ -133,47 +142,124 @@ pub struct Filters {
 }
 
 fn any_of(field: Field, values: impl IntoIterator<Item = u64>) -> Option<Box<dyn Query>> {
-    let terms: Vec<Term> = values.into_iter().map(|value| Term::from_field_u64(field, value)).collect();
+    let terms: Vec<Term> = values
+        .into_iter()
+        .map(|value| Term::from_field_u64(field, value))
+        .collect();
     (!terms.is_empty()).then(|| Box::new(TermSetQuery::new(terms)) as Box<dyn Query>)
 }
 
 /// The unscored clauses for `filters`, plus "published and not expired at `now`", which every public
 /// search and every match applies.
-pub fn filter_clauses(fields: &Fields, filters: &Filters, now: Timestamp) -> Vec<(Occur, Box<dyn Query>)> {
+pub fn filter_clauses(
+    fields: &Fields,
+    filters: &Filters,
+    now: Timestamp,
+) -> Vec<(Occur, Box<dyn Query>)> {
     let mut musts: Vec<Box<dyn Query>> = vec![
-        Box::new(TermQuery::new(Term::from_field_u64(fields.status, status_code(Status::Published)), IndexRecordOption::Basic)),
-        Box::new(RangeQuery::new(Bound::Excluded(Term::from_field_i64(fields.expires_at, now.unix())), Bound::Unbounded)),
+        Box::new(TermQuery::new(
+            Term::from_field_u64(fields.status, status_code(Status::Published)),
+            IndexRecordOption::Basic,
+        )),
+        Box::new(RangeQuery::new(
+            Bound::Excluded(Term::from_field_i64(fields.expires_at, now.unix())),
+            Bound::Unbounded,
+        )),
     ];
     if let Some(kind) = filters.kind {
-        musts.push(Box::new(TermQuery::new(Term::from_field_u64(fields.kind, kind_code(kind)), IndexRecordOption::Basic)));
+        musts.push(Box::new(TermQuery::new(
+            Term::from_field_u64(fields.kind, kind_code(kind)),
+            IndexRecordOption::Basic,
+        )));
     }
-    musts.extend(any_of(fields.country, filters.countries.iter().map(|country| pack(country.as_str()))));
-    musts.extend(any_of(fields.technology_field, filters.technology_fields.iter().map(|field| u64::from(field.get()))));
-    musts.extend(any_of(fields.sector, filters.sectors.iter().map(|sector| pack(&sector.to_string()))));
-    musts.extend(any_of(fields.cooperation, filters.cooperation.iter().map(|cooperation| cooperation_code(*cooperation))));
-    musts.extend(any_of(fields.language, filters.languages.iter().map(|language| pack(language.as_str()))));
+    musts.extend(any_of(
+        fields.country,
+        filters
+            .countries
+            .iter()
+            .map(|country| pack(country.as_str())),
+    ));
+    musts.extend(any_of(
+        fields.technology_field,
+        filters
+            .technology_fields
+            .iter()
+            .map(|field| u64::from(field.get())),
+    ));
+    musts.extend(any_of(
+        fields.sector,
+        filters
+            .sectors
+            .iter()
+            .map(|sector| pack(&sector.to_string())),
+    ));
+    musts.extend(any_of(
+        fields.cooperation,
+        filters
+            .cooperation
+            .iter()
+            .map(|cooperation| cooperation_code(*cooperation)),
+    ));
+    musts.extend(any_of(
+        fields.language,
+        filters
+            .languages
+            .iter()
+            .map(|language| pack(language.as_str())),
+    ));
     if filters.trl_min.is_some() || filters.trl_max.is_some() {
-        let low = filters.trl_min.map_or(Bound::Unbounded, |trl| Bound::Included(Term::from_field_u64(fields.trl, u64::from(trl.get()))));
-        let high = filters.trl_max.map_or(Bound::Unbounded, |trl| Bound::Included(Term::from_field_u64(fields.trl, u64::from(trl.get()))));
+        let low = filters.trl_min.map_or(Bound::Unbounded, |trl| {
+            Bound::Included(Term::from_field_u64(fields.trl, u64::from(trl.get())))
+        });
+        let high = filters.trl_max.map_or(Bound::Unbounded, |trl| {
+            Bound::Included(Term::from_field_u64(fields.trl, u64::from(trl.get())))
+        });
         musts.push(Box::new(RangeQuery::new(low, high)));
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        musts.into_iter().map(|query| (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>)).collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = musts
+        .into_iter()
+        .map(|query| {
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>,
+            )
+        })
+        .collect();
     for id in &filters.exclude_ids {
-        clauses.push((Occur::MustNot, Box::new(TermQuery::new(Term::from_field_text(fields.id, id), IndexRecordOption::Basic))));
+        clauses.push((
+            Occur::MustNot,
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.id, id),
+                IndexRecordOption::Basic,
+            )),
+        ));
     }
     for owner in &filters.exclude_owners {
-        clauses.push((Occur::MustNot, Box::new(TermQuery::new(Term::from_field_text(fields.owner, owner), IndexRecordOption::Basic))));
+        clauses.push((
+            Occur::MustNot,
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.owner, owner),
+                IndexRecordOption::Basic,
+            )),
+        ));
     }
     clauses
 }
 
 /// The whole query: text (when any) and filters.
-pub fn search_query(fields: &Fields, analysed: &AnalysedText, filters: &Filters, now: Timestamp) -> Box<dyn Query> {
+pub fn search_query(
+    fields: &Fields,
+    analysed: &AnalysedText,
+    filters: &Filters,
+    now: Timestamp,
+) -> Box<dyn Query> {
     let mut clauses = filter_clauses(fields, filters, now);
     match text_query(fields, analysed) {
         Some(text) => clauses.push((Occur::Must, text)),
-        None => clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)))),
+        None => clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
+        )),
     }
     Box::new(BooleanQuery::new(clauses))
 }

@@ -4,7 +4,9 @@
 
 use silkmatch_core::{Kind, Listing, Status, TextRole};
 use tantivy::TantivyDocument;
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
 
 use crate::analyzers::{Analysis, TOKENIZER_NAME, mark_language};
 
@@ -58,7 +60,9 @@ impl Fields {
     pub fn build() -> (Schema, Fields) {
         let mut builder = Schema::builder();
         let text = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(TOKENIZER_NAME).set_index_option(IndexRecordOption::WithFreqs),
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER_NAME)
+                .set_index_option(IndexRecordOption::WithFreqs),
         );
         let code = INDEXED | FAST;
         let fields = Fields {
@@ -95,7 +99,13 @@ impl Fields {
 
     /// Every text field with its role.
     pub fn text_fields(&self) -> [(TextRole, Field); 4] {
-        [TextRole::Title, TextRole::Summary, TextRole::Body, TextRole::Keywords].map(|role| (role, self.text_field(role)))
+        [
+            TextRole::Title,
+            TextRole::Summary,
+            TextRole::Body,
+            TextRole::Keywords,
+        ]
+        .map(|role| (role, self.text_field(role)))
     }
 
     /// Turns a stored listing into its index document.
@@ -129,7 +139,10 @@ impl Fields {
             _ => i64::MIN,
         };
         doc.add_i64(self.expires_at, live_until);
-        doc.add_i64(self.published_at, listing.published_at.map_or(0, |at| at.unix()));
+        doc.add_i64(
+            self.published_at,
+            listing.published_at.map_or(0, |at| at.unix()),
+        );
 
         // `body` holds the whole text (title and summary included), like a single-field BM25 index;
         // `title` and `summary` hold those parts again so a query can weigh them a little more.
@@ -163,12 +176,18 @@ impl Fields {
 /// Packs a short ASCII code (country, language, sector letter) into a `u64`, big-endian, so that codes
 /// sort like their text and decode without a table. Codes longer than 8 bytes are not used.
 pub fn pack(code: &str) -> u64 {
-    code.bytes().take(8).fold(0u64, |packed, byte| (packed << 8) | u64::from(byte))
+    code.bytes()
+        .take(8)
+        .fold(0u64, |packed, byte| (packed << 8) | u64::from(byte))
 }
 
 /// Inverse of `pack`.
 pub fn unpack(packed: u64) -> String {
-    let bytes: Vec<u8> = packed.to_be_bytes().into_iter().skip_while(|byte| *byte == 0).collect();
+    let bytes: Vec<u8> = packed
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|byte| *byte == 0)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -182,12 +201,18 @@ pub fn kind_code(kind: Kind) -> u64 {
 
 /// Position in `Status::ALL`.
 pub fn status_code(status: Status) -> u64 {
-    Status::ALL.iter().position(|candidate| *candidate == status).expect("ALL lists every status") as u64
+    Status::ALL
+        .iter()
+        .position(|candidate| *candidate == status)
+        .expect("ALL lists every status") as u64
 }
 
 /// Position in `Cooperation::ALL`.
 pub fn cooperation_code(cooperation: silkmatch_core::Cooperation) -> u64 {
-    silkmatch_core::Cooperation::ALL.iter().position(|candidate| *candidate == cooperation).expect("ALL lists every value") as u64
+    silkmatch_core::Cooperation::ALL
+        .iter()
+        .position(|candidate| *candidate == cooperation)
+        .expect("ALL lists every value") as u64
 }
 
 #[cfg(test)]

@@ -52,7 +52,15 @@ pub struct SearchRequest {
 
 impl Default for SearchRequest {
     fn default() -> Self {
-        SearchRequest { text: String::new(), filters: Filters::default(), sort: Sort::Relevance, limit: 20, offset: 0, facets: true, snippets: true }
+        SearchRequest {
+            text: String::new(),
+            filters: Filters::default(),
+            sort: Sort::Relevance,
+            limit: 20,
+            offset: 0,
+            facets: true,
+            snippets: true,
+        }
     }
 }
 
@@ -83,13 +91,24 @@ pub struct SearchResults {
 impl Engine {
     /// Runs a public search at `now`.
     pub fn search(&self, request: &SearchRequest, now: Timestamp) -> Result<SearchResults> {
-        if request.limit == 0 || request.limit > MAX_LIMIT || request.offset + request.limit > MAX_WINDOW {
-            return Err(IndexError::OutOfWindow { limit: request.limit, offset: request.offset });
+        if request.limit == 0
+            || request.limit > MAX_LIMIT
+            || request.offset + request.limit > MAX_WINDOW
+        {
+            return Err(IndexError::OutOfWindow {
+                limit: request.limit,
+                offset: request.offset,
+            });
         }
         let analysed = analyse_query(&request.text, &request.filters.languages);
         if !request.text.trim().is_empty() && analysed.is_empty() {
             // Only stop words or punctuation: nothing can match by text, and browsing everything would mislead.
-            return Ok(SearchResults { total: 0, hits: Vec::new(), facets: Facets::new(), query_terms: Vec::new() });
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+                facets: Facets::new(),
+                query_terms: Vec::new(),
+            });
         }
         let fields = self.index.fields();
         let query = search_query(fields, &analysed, &request.filters, now);
@@ -99,11 +118,24 @@ impl Engine {
         let (scored, total, facets): (Vec<(f32, DocAddress)>, usize, Facets) = if by_newest {
             let collector = top.order_by_fast_field::<i64>("published_at", Order::Desc);
             if request.facets {
-                let (docs, total, facets) = searcher.search(&query, &(collector, Count, FacetCollector))?;
-                (docs.into_iter().map(|(_, address)| (0.0, address)).collect(), total, facets)
+                let (docs, total, facets) =
+                    searcher.search(&query, &(collector, Count, FacetCollector))?;
+                (
+                    docs.into_iter()
+                        .map(|(_, address)| (0.0, address))
+                        .collect(),
+                    total,
+                    facets,
+                )
             } else {
                 let (docs, total) = searcher.search(&query, &(collector, Count))?;
-                (docs.into_iter().map(|(_, address)| (0.0, address)).collect(), total, Facets::new())
+                (
+                    docs.into_iter()
+                        .map(|(_, address)| (0.0, address))
+                        .collect(),
+                    total,
+                    Facets::new(),
+                )
             }
         } else if request.facets {
             searcher.search(&query, &(top.order_by_score(), Count, FacetCollector))?
@@ -114,15 +146,37 @@ impl Engine {
         let mut hits = Vec::with_capacity(scored.len());
         for (score, address) in scored {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let id = doc.get_first(fields.id).and_then(|value| value.as_str()).unwrap_or_default().to_owned();
+            let id = doc
+                .get_first(fields.id)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_owned();
             // The index may briefly hold a listing the store has moved on from; the store wins.
-            let Some(row) = self.store.read(|connection| store::listings::get(connection, &id))? else { continue };
+            let Some(row) = self
+                .store
+                .read(|connection| store::listings::get(connection, &id))?
+            else {
+                continue;
+            };
             let mut listing = row.listing;
             listing.body.contact = None;
-            let snippets = if request.snippets { snippets_for(&listing, &analysed) } else { Vec::new() };
-            hits.push(Hit { score, listing, snippets });
+            let snippets = if request.snippets {
+                snippets_for(&listing, &analysed)
+            } else {
+                Vec::new()
+            };
+            hits.push(Hit {
+                score,
+                listing,
+                snippets,
+            });
         }
-        Ok(SearchResults { total, hits, facets, query_terms: analysed.terms.keys().cloned().collect() })
+        Ok(SearchResults {
+            total,
+            hits,
+            facets,
+            query_terms: analysed.terms.keys().cloned().collect(),
+        })
     }
 }
 
@@ -137,19 +191,35 @@ pub fn snippets_for(listing: &Listing, analysed: &AnalysedText) -> Vec<Snippet> 
         ("title".into(), body.title.as_str(), own),
         ("summary".into(), body.summary.as_str(), own),
     ];
-    for (name, text) in [("description", &body.description), ("advantages", &body.advantages), ("requirements", &body.requirements), ("partner_sought", &body.partner_sought)] {
+    for (name, text) in [
+        ("description", &body.description),
+        ("advantages", &body.advantages),
+        ("requirements", &body.requirements),
+        ("partner_sought", &body.partner_sought),
+    ] {
         if let Some(text) = text {
             texts.push((name.into(), text.as_str(), own));
         }
     }
     for (language, translation) in &body.translations {
         let analysis = Analysis::for_language(language.as_str());
-        texts.push((format!("translations.{language}.title"), translation.title.as_str(), analysis));
-        texts.push((format!("translations.{language}.summary"), translation.summary.as_str(), analysis));
+        texts.push((
+            format!("translations.{language}.title"),
+            translation.title.as_str(),
+            analysis,
+        ));
+        texts.push((
+            format!("translations.{language}.summary"),
+            translation.summary.as_str(),
+            analysis,
+        ));
     }
     let keywords = body.keywords.join(", ");
     if !keywords.is_empty() {
         texts.push(("keywords".into(), keywords.as_str(), own));
     }
-    texts.into_iter().filter_map(|(field, text, analysis)| snippet(&field, text, analysis, &analysed.terms)).collect()
+    texts
+        .into_iter()
+        .filter_map(|(field, text, analysis)| snippet(&field, text, analysis, &analysed.terms))
+        .collect()
 }

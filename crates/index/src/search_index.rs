@@ -39,41 +39,72 @@ impl SearchIndex {
     /// Opens the index in `dir`, or creates an empty one. An index built with another schema version
     /// (or unreadable) is reported so the caller can rebuild it from the store.
     pub fn open(dir: &Path) -> Result<SearchIndex> {
-        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let (schema, fields) = Fields::build();
-        let directory = MmapDirectory::open(dir).map_err(|err| IndexError::DataDir { path: dir.display().to_string(), reason: err.to_string() })?;
+        let directory = MmapDirectory::open(dir).map_err(|err| IndexError::DataDir {
+            path: dir.display().to_string(),
+            reason: err.to_string(),
+        })?;
         let index = Index::open_or_create(directory, schema).map_err(|err| IndexError::DataDir {
             path: dir.display().to_string(),
             reason: format!("the search index cannot be opened ({err}); run `silkmatch reindex` to rebuild it from the store"),
         })?;
         analyzers::register(&index);
         let payload = index.load_metas()?.payload;
-        let committed = match payload.as_deref().map(serde_json::from_str::<CommitPayload>) {
-            None => CommitPayload { seq: 0, schema: SCHEMA_VERSION },
+        let committed = match payload
+            .as_deref()
+            .map(serde_json::from_str::<CommitPayload>)
+        {
+            None => CommitPayload {
+                seq: 0,
+                schema: SCHEMA_VERSION,
+            },
             Some(Ok(payload)) => payload,
             Some(Err(err)) => {
-                return Err(IndexError::DataDir { path: dir.display().to_string(), reason: format!("unreadable commit payload ({err}); run `silkmatch reindex`") });
+                return Err(IndexError::DataDir {
+                    path: dir.display().to_string(),
+                    reason: format!("unreadable commit payload ({err}); run `silkmatch reindex`"),
+                });
             }
         };
         if committed.schema != SCHEMA_VERSION {
             return Err(IndexError::DataDir {
                 path: dir.display().to_string(),
-                reason: format!("the search index has schema version {}, this silkmatch uses {SCHEMA_VERSION}; run `silkmatch reindex`", committed.schema),
+                reason: format!(
+                    "the search index has schema version {}, this silkmatch uses {SCHEMA_VERSION}; run `silkmatch reindex`",
+                    committed.schema
+                ),
             });
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
         let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY_BYTES)?;
         let mut merge_policy = LogMergePolicy::default();
         // Many small updates leave deletes behind; merge a segment once a fifth of it is deleted.
         merge_policy.set_del_docs_ratio_before_merge(0.2);
         writer.set_merge_policy(Box::new(merge_policy));
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { reader, fields, writer: Mutex::new(writer), committed_seq: Mutex::new(committed.seq) })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            reader,
+            fields,
+            writer: Mutex::new(writer),
+            committed_seq: Mutex::new(committed.seq),
+        })
     }
 
     /// Last store change sequence number the committed index contains.
     pub fn committed_seq(&self) -> u64 {
-        *self.committed_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .committed_seq
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Field handles.
@@ -88,7 +119,10 @@ impl SearchIndex {
 
     /// Stages the current state of changed listings: each replaces any older version of itself.
     pub fn stage(&self, rows: &[ListingRow]) -> Result<()> {
-        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for row in rows {
             writer.delete_term(Term::from_field_text(self.fields.id, &row.listing.id));
             writer.add_document(self.fields.document(&row.listing))?;
@@ -98,20 +132,33 @@ impl SearchIndex {
 
     /// Commits what was staged, recording `seq`, and makes it visible to new searchers.
     pub fn commit(&self, seq: u64) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut prepared = writer.prepare_commit()?;
-        let payload = serde_json::to_string(&CommitPayload { seq, schema: SCHEMA_VERSION }).expect("payload serialises");
+        let payload = serde_json::to_string(&CommitPayload {
+            seq,
+            schema: SCHEMA_VERSION,
+        })
+        .expect("payload serialises");
         prepared.set_payload(&payload);
         prepared.commit()?;
         drop(writer);
         self.reader.reload()?;
-        *self.committed_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seq;
+        *self
+            .committed_seq
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = seq;
         Ok(())
     }
 
     /// Drops staged, uncommitted changes (after a failed write).
     pub fn rollback(&self) -> Result<()> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).rollback()?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .rollback()?;
         Ok(())
     }
 
@@ -127,7 +174,10 @@ impl SearchIndex {
 
     /// Waits for background merges to finish (before measuring size, or on shutdown).
     pub fn wait_merging(self) -> Result<()> {
-        let writer = self.writer.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = self
+            .writer
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         writer.wait_merging_threads()?;
         Ok(())
     }

@@ -24,7 +24,12 @@ pub struct Snippet {
 const WINDOW_CHARS: usize = 180;
 
 /// The best excerpt of `text` for the query terms, or `None` when no term occurs in it.
-pub fn snippet(field: &str, text: &str, analysis: Analysis, query_terms: &BTreeMap<String, u32>) -> Option<Snippet> {
+pub fn snippet(
+    field: &str,
+    text: &str,
+    analysis: Analysis,
+    query_terms: &BTreeMap<String, u32>,
+) -> Option<Snippet> {
     let mut analyzer = analysis.analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut matches: Vec<(usize, usize, String)> = Vec::new();
@@ -38,12 +43,21 @@ pub fn snippet(field: &str, text: &str, analysis: Analysis, query_terms: &BTreeM
         return None;
     }
     // Pick the window start (at a match) that covers the most distinct terms.
-    let window_bytes = |start: usize| text[start..].char_indices().nth(WINDOW_CHARS).map_or(text.len(), |(idx, _)| start + idx);
+    let window_bytes = |start: usize| {
+        text[start..]
+            .char_indices()
+            .nth(WINDOW_CHARS)
+            .map_or(text.len(), |(idx, _)| start + idx)
+    };
     let mut best = (0usize, 0usize);
     for (idx, (from, _, _)) in matches.iter().enumerate() {
         let start = context_start(text, *from);
         let end = window_bytes(start);
-        let mut distinct: Vec<&str> = matches[idx..].iter().take_while(|(_, to, _)| *to <= end).map(|(_, _, term)| term.as_str()).collect();
+        let mut distinct: Vec<&str> = matches[idx..]
+            .iter()
+            .take_while(|(_, to, _)| *to <= end)
+            .map(|(_, _, term)| term.as_str())
+            .collect();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() > best.1 {
@@ -59,7 +73,10 @@ pub fn snippet(field: &str, text: &str, analysis: Analysis, query_terms: &BTreeM
     let mut cursor = start;
     let mut matched_terms = Vec::new();
     // Jieba's search mode emits overlapping words (锂电池 and 电池); the first one wins.
-    for (from, to, term) in matches.iter().filter(|(from, to, _)| *from >= start && *to <= end) {
+    for (from, to, term) in matches
+        .iter()
+        .filter(|(from, to, _)| *from >= start && *to <= end)
+    {
         if *from < cursor {
             continue;
         }
@@ -76,13 +93,21 @@ pub fn snippet(field: &str, text: &str, analysis: Analysis, query_terms: &BTreeM
     if end < text.len() {
         html.push('…');
     }
-    Some(Snippet { field: field.to_owned(), html, matched_terms })
+    Some(Snippet {
+        field: field.to_owned(),
+        html,
+        matched_terms,
+    })
 }
 
 /// A few words of context before the first match, starting at a character boundary.
 fn context_start(text: &str, match_from: usize) -> usize {
     let before = &text[..match_from];
-    before.char_indices().rev().nth(40).map_or(0, |(idx, _)| idx)
+    before
+        .char_indices()
+        .rev()
+        .nth(40)
+        .map_or(0, |(idx, _)| idx)
 }
 
 /// Minimal HTML escaping for text placed between tags.
@@ -111,18 +136,45 @@ mod tests {
 
     #[test]
     fn marks_stemmed_matches_and_escapes_the_rest() {
-        let snippet = snippet("title", "<b>Recycling</b> of spent batteries", Analysis::English, &terms(&["batteri"])).unwrap();
-        assert_eq!(snippet.html, "&lt;b&gt;Recycling&lt;/b&gt; of spent <mark>batteries</mark>");
+        let snippet = snippet(
+            "title",
+            "<b>Recycling</b> of spent batteries",
+            Analysis::English,
+            &terms(&["batteri"]),
+        )
+        .unwrap();
+        assert_eq!(
+            snippet.html,
+            "&lt;b&gt;Recycling&lt;/b&gt; of spent <mark>batteries</mark>"
+        );
     }
 
     #[test]
     fn marks_chinese_words() {
-        let snippet = snippet("title", "废旧锂电池回收技术", Analysis::Chinese, &terms(&["锂电池"])).unwrap();
-        assert!(snippet.html.contains("<mark>锂电池</mark>"), "{}", snippet.html);
+        let snippet = snippet(
+            "title",
+            "废旧锂电池回收技术",
+            Analysis::Chinese,
+            &terms(&["锂电池"]),
+        )
+        .unwrap();
+        assert!(
+            snippet.html.contains("<mark>锂电池</mark>"),
+            "{}",
+            snippet.html
+        );
     }
 
     #[test]
     fn no_match_no_snippet() {
-        assert!(snippet("title", "solar pumps", Analysis::English, &terms(&["batteri"])).is_none());
+        assert!(
+            snippet(
+                "title",
+                "solar pumps",
+                Analysis::English,
+                &terms(&["batteri"])
+            )
+            .is_none()
+        );
     }
 }

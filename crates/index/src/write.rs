@@ -21,6 +21,9 @@ pub enum Owner {
 }
 
 /// One change to the store.
+// Writes are built, moved once into a batch and consumed: boxing the large variant would only add
+// an allocation per write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Write {
     /// Creates a listing, or replaces the owner's listing with the same `external_id`.
@@ -54,7 +57,9 @@ impl Written {
     /// The listing as it now stands.
     pub fn listing(&self) -> &Listing {
         match self {
-            Written::Created(listing) | Written::Updated(listing) | Written::Unchanged(listing) => listing,
+            Written::Created(listing) | Written::Updated(listing) | Written::Unchanged(listing) => {
+                listing
+            }
         }
     }
 }
@@ -72,8 +77,16 @@ pub enum IndexCommit {
 impl Engine {
     /// Applies a batch of writes. The outer error means nothing was written (SQLite failed); inner
     /// errors are per write (not found, not the owner, not publishable) and leave the others intact.
-    pub fn write(&self, writes: Vec<Write>, now: Timestamp, index_commit: IndexCommit) -> Result<Vec<Result<Written>>> {
-        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn write(
+        &self,
+        writes: Vec<Write>,
+        now: Timestamp,
+        index_commit: IndexCommit,
+    ) -> Result<Vec<Result<Written>>> {
+        let _writer = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (outcomes, changed) = self.store.write(|transaction| {
             let mut seq = store::listings::last_seq(transaction)?;
             let mut outcomes = Vec::with_capacity(writes.len());
@@ -83,7 +96,10 @@ impl Engine {
                 if let Ok(Written::Created(listing) | Written::Updated(listing)) = &outcome {
                     seq += 1;
                     store::listings::put(transaction, listing, seq)?;
-                    changed.push(ListingRow { seq, listing: listing.clone() });
+                    changed.push(ListingRow {
+                        seq,
+                        listing: listing.clone(),
+                    });
                 }
                 outcomes.push(outcome);
             }
@@ -106,8 +122,13 @@ impl Engine {
 
     /// Commits staged index changes up to the store's newest change (end of an import).
     pub fn commit_index(&self) -> Result<()> {
-        let _writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let last_seq = self.store.read(|connection| store::listings::last_seq(connection))?;
+        let _writer = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let last_seq = self
+            .store
+            .read(store::listings::last_seq)?;
         self.index.commit(last_seq)
     }
 }
@@ -116,34 +137,59 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
     match write {
         Write::Upsert { owner, validated } => upsert(transaction, owner, validated, now),
         Write::Withdraw { owner, id } => {
-            let existing = store::listings::get(transaction, &id)?.ok_or_else(|| IndexError::NotFound { what: "listing", id: id.clone() })?.listing;
+            let existing = store::listings::get(transaction, &id)?
+                .ok_or_else(|| IndexError::NotFound {
+                    what: "listing",
+                    id: id.clone(),
+                })?
+                .listing;
             if existing.owner != owner {
                 return Err(IndexError::NotOwner(id));
             }
             if existing.status == Status::Withdrawn {
                 return Ok(Written::Unchanged(existing));
             }
-            Ok(Written::Updated(Listing { status: Status::Withdrawn, version: existing.version + 1, updated_at: now, ..existing }))
+            Ok(Written::Updated(Listing {
+                status: Status::Withdrawn,
+                version: existing.version + 1,
+                updated_at: now,
+                ..existing
+            }))
         }
     }
 }
 
-fn upsert(transaction: &Transaction<'_>, owner: Owner, validated: Validated, now: Timestamp) -> Result<Written> {
+fn upsert(
+    transaction: &Transaction<'_>,
+    owner: Owner,
+    validated: Validated,
+    now: Timestamp,
+) -> Result<Written> {
     let Validated { body, status } = validated;
     let owner_id = match owner {
         Owner::Id(id) => {
             if store::organisations::get(transaction, &id)?.is_none() {
-                return Err(IndexError::NotFound { what: "organisation", id });
+                return Err(IndexError::NotFound {
+                    what: "organisation",
+                    id,
+                });
             }
             id
         }
-        Owner::FromListing => store::organisations::find_or_create(transaction, &body.organisation, now)?,
+        Owner::FromListing => {
+            store::organisations::find_or_create(transaction, &body.organisation, now)?
+        }
     };
     let existing = match &body.external_id {
-        Some(external_id) => store::listings::get_by_external_id(transaction, &owner_id, external_id)?.map(|row| row.listing),
+        Some(external_id) => {
+            store::listings::get_by_external_id(transaction, &owner_id, external_id)?
+                .map(|row| row.listing)
+        }
         None => None,
     };
-    let status = status.or(existing.as_ref().map(|listing| listing.status)).unwrap_or(Status::Draft);
+    let status = status
+        .or(existing.as_ref().map(|listing| listing.status))
+        .unwrap_or(Status::Draft);
     if status == Status::Published {
         check_publishable(&body).map_err(IndexError::invalid)?;
     }
@@ -169,8 +215,16 @@ fn upsert(transaction: &Transaction<'_>, owner: Owner, validated: Validated, now
         status,
         version: existing.version + 1,
         updated_at: now,
-        published_at: if newly_published { Some(now) } else { existing.published_at },
-        expires_at: if newly_published { Some(now.plus_days(PUBLICATION_DAYS)) } else { existing.expires_at },
+        published_at: if newly_published {
+            Some(now)
+        } else {
+            existing.published_at
+        },
+        expires_at: if newly_published {
+            Some(now.plus_days(PUBLICATION_DAYS))
+        } else {
+            existing.expires_at
+        },
         body,
         ..existing
     }))

@@ -22,13 +22,33 @@ fn validated(value: Value) -> Validated {
 }
 
 fn put(engine: &Engine, values: Vec<Value>) -> Vec<Written> {
-    let writes = values.into_iter().map(|value| Write::Upsert { owner: Owner::FromListing, validated: validated(value) }).collect();
-    engine.write(writes, now(), IndexCommit::Now).unwrap().into_iter().map(Result::unwrap).collect()
+    let writes = values
+        .into_iter()
+        .map(|value| Write::Upsert {
+            owner: Owner::FromListing,
+            validated: validated(value),
+        })
+        .collect();
+    engine
+        .write(writes, now(), IndexCommit::Now)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn search_ids(engine: &Engine, text: &str) -> Vec<String> {
-    let request = SearchRequest { text: text.into(), ..SearchRequest::default() };
-    engine.search(&request, now()).unwrap().hits.into_iter().map(|hit| hit.listing.body.external_id.unwrap()).collect()
+    let request = SearchRequest {
+        text: text.into(),
+        ..SearchRequest::default()
+    };
+    engine
+        .search(&request, now())
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|hit| hit.listing.body.external_id.unwrap())
+        .collect()
 }
 
 #[test]
@@ -38,9 +58,24 @@ fn chinese_query_finds_chinese_listing() {
     put(
         &engine,
         vec![
-            listing("zh-1", "zh", "废旧锂电池回收技术", "一种低成本回收废旧锂电池中锂和钴的湿法冶金工艺。"),
-            listing("zh-2", "zh", "太阳能光伏水泵系统", "适用于偏远地区农业灌溉的太阳能水泵。"),
-            listing("en-1", "en", "Solar water pump", "A solar powered pump for irrigation in remote areas."),
+            listing(
+                "zh-1",
+                "zh",
+                "废旧锂电池回收技术",
+                "一种低成本回收废旧锂电池中锂和钴的湿法冶金工艺。",
+            ),
+            listing(
+                "zh-2",
+                "zh",
+                "太阳能光伏水泵系统",
+                "适用于偏远地区农业灌溉的太阳能水泵。",
+            ),
+            listing(
+                "en-1",
+                "en",
+                "Solar water pump",
+                "A solar powered pump for irrigation in remote areas.",
+            ),
         ],
     );
     assert_eq!(search_ids(&engine, "锂电池"), vec!["zh-1"]);
@@ -54,11 +89,26 @@ fn russian_inflected_forms_match_each_other() {
     put(
         &engine,
         vec![
-            listing("ru-1", "ru", "Переработка аккумуляторов", "Технология переработки литий-ионных аккумуляторов с извлечением лития."),
-            listing("ru-2", "ru", "Солнечные насосы", "Насосы на солнечной энергии для орошения полей."),
+            listing(
+                "ru-1",
+                "ru",
+                "Переработка аккумуляторов",
+                "Технология переработки литий-ионных аккумуляторов с извлечением лития.",
+            ),
+            listing(
+                "ru-2",
+                "ru",
+                "Солнечные насосы",
+                "Насосы на солнечной энергии для орошения полей.",
+            ),
         ],
     );
-    for form in ["аккумулятор", "аккумуляторами", "аккумулятора", "переработкой"] {
+    for form in [
+        "аккумулятор",
+        "аккумуляторами",
+        "аккумулятора",
+        "переработкой",
+    ] {
         assert_eq!(search_ids(&engine, form), vec!["ru-1"], "{form}");
     }
 }
@@ -70,8 +120,18 @@ fn arabic_and_english_find_their_listings() {
     put(
         &engine,
         vec![
-            listing("ar-1", "ar", "إعادة تدوير البطاريات", "تقنية لاستخلاص الليثيوم من البطاريات المستعملة."),
-            listing("en-1", "en", "Battery recycling plant", "Recovering lithium from spent batteries with low energy use."),
+            listing(
+                "ar-1",
+                "ar",
+                "إعادة تدوير البطاريات",
+                "تقنية لاستخلاص الليثيوم من البطاريات المستعملة.",
+            ),
+            listing(
+                "en-1",
+                "en",
+                "Battery recycling plant",
+                "Recovering lithium from spent batteries with low energy use.",
+            ),
         ],
     );
     assert_eq!(search_ids(&engine, "بطارية"), vec!["ar-1"]);
@@ -82,7 +142,12 @@ fn arabic_and_english_find_their_listings() {
 fn mixed_scripts_and_huge_tokens_index_and_search() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    let mut hostile = listing("mix-1", "en", "锂电池 recycling аккумулятор بطارية", "Mixed scripts: 锂电池回收 and переработка with emoji 🚀.");
+    let mut hostile = listing(
+        "mix-1",
+        "en",
+        "锂电池 recycling аккумулятор بطارية",
+        "Mixed scripts: 锂电池回收 and переработка with emoji 🚀.",
+    );
     hostile["description"] = json!(format!("{} tail words", "z".repeat(3900)));
     put(&engine, vec![hostile]);
     assert_eq!(search_ids(&engine, "recycling"), vec!["mix-1"]);
@@ -94,30 +159,91 @@ fn mixed_scripts_and_huge_tokens_index_and_search() {
 fn upsert_by_external_id_replaces_and_withdraw_hides() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    let first = put(&engine, vec![listing("x-1", "en", "Solar pump", "A pump driven by solar panels.")]);
+    let first = put(
+        &engine,
+        vec![listing(
+            "x-1",
+            "en",
+            "Solar pump",
+            "A pump driven by solar panels.",
+        )],
+    );
     let id = first[0].listing().id.clone();
-    let second = put(&engine, vec![listing("x-1", "en", "Wind pump", "A pump driven by a small wind turbine.")]);
-    assert!(matches!(&second[0], Written::Updated(listing) if listing.id == id && listing.version == 2));
+    let second = put(
+        &engine,
+        vec![listing(
+            "x-1",
+            "en",
+            "Wind pump",
+            "A pump driven by a small wind turbine.",
+        )],
+    );
+    assert!(
+        matches!(&second[0], Written::Updated(listing) if listing.id == id && listing.version == 2)
+    );
     assert!(search_ids(&engine, "solar").is_empty());
     assert_eq!(search_ids(&engine, "wind"), vec!["x-1"]);
-    let again = put(&engine, vec![listing("x-1", "en", "Wind pump", "A pump driven by a small wind turbine.")]);
+    let again = put(
+        &engine,
+        vec![listing(
+            "x-1",
+            "en",
+            "Wind pump",
+            "A pump driven by a small wind turbine.",
+        )],
+    );
     assert!(matches!(&again[0], Written::Unchanged(listing) if listing.version == 2));
 
     let owner = second[0].listing().owner.clone();
-    let withdrawn = engine.write(vec![Write::Withdraw { owner: "someone-else".into(), id: id.clone() }], now(), IndexCommit::Now).unwrap();
+    let withdrawn = engine
+        .write(
+            vec![Write::Withdraw {
+                owner: "someone-else".into(),
+                id: id.clone(),
+            }],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap();
     assert!(withdrawn[0].is_err(), "only the owner may withdraw");
-    engine.write(vec![Write::Withdraw { owner, id: id.clone() }], now(), IndexCommit::Now).unwrap()[0].as_ref().unwrap();
+    engine
+        .write(
+            vec![Write::Withdraw {
+                owner,
+                id: id.clone(),
+            }],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap()[0]
+        .as_ref()
+        .unwrap();
     assert!(search_ids(&engine, "wind").is_empty());
-    assert_eq!(engine.get(&id).unwrap().unwrap().version, 3, "withdrawn, not deleted");
+    assert_eq!(
+        engine.get(&id).unwrap().unwrap().version,
+        3,
+        "withdrawn, not deleted"
+    );
 }
 
 #[test]
 fn expiry_is_evaluated_at_query_time() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    put(&engine, vec![listing("e-1", "en", "Solar pump", "A pump driven by solar panels.")]);
+    put(
+        &engine,
+        vec![listing(
+            "e-1",
+            "en",
+            "Solar pump",
+            "A pump driven by solar panels.",
+        )],
+    );
     let later = now().plus_days(366);
-    let request = SearchRequest { text: "solar".into(), ..SearchRequest::default() };
+    let request = SearchRequest {
+        text: "solar".into(),
+        ..SearchRequest::default()
+    };
     assert_eq!(engine.search(&request, now()).unwrap().total, 1);
     assert_eq!(engine.search(&request, later).unwrap().total, 0);
 }
@@ -126,25 +252,59 @@ fn expiry_is_evaluated_at_query_time() {
 fn filters_and_facets() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    let mut need = listing("n-1", "en", "Need a solar pump", "Looking for solar pumps for irrigation.");
+    let mut need = listing(
+        "n-1",
+        "en",
+        "Need a solar pump",
+        "Looking for solar pumps for irrigation.",
+    );
     need["kind"] = json!("need");
     need["trl_min"] = json!(3);
     for field in ["trl", "ipr"] {
         need.as_object_mut().unwrap().remove(field);
     }
     need["organisation"]["country"] = json!("KZ");
-    put(&engine, vec![listing("o-1", "en", "Solar pump", "A pump driven by solar panels."), need]);
-    let request = SearchRequest { text: "solar pump".into(), filters: Filters { kind: Some(Kind::Need), ..Filters::default() }, ..SearchRequest::default() };
+    put(
+        &engine,
+        vec![
+            listing("o-1", "en", "Solar pump", "A pump driven by solar panels."),
+            need,
+        ],
+    );
+    let request = SearchRequest {
+        text: "solar pump".into(),
+        filters: Filters {
+            kind: Some(Kind::Need),
+            ..Filters::default()
+        },
+        ..SearchRequest::default()
+    };
     let results = engine.search(&request, now()).unwrap();
     assert_eq!(results.total, 1);
     assert_eq!(results.facets["country"][0].value, "KZ");
-    let request = SearchRequest { filters: Filters { trl_min: Trl::new(5), ..Filters::default() }, sort: Sort::Newest, ..SearchRequest::default() };
+    let request = SearchRequest {
+        filters: Filters {
+            trl_min: Trl::new(5),
+            ..Filters::default()
+        },
+        sort: Sort::Newest,
+        ..SearchRequest::default()
+    };
     let results = engine.search(&request, now()).unwrap();
     assert_eq!(results.hits.len(), 1);
-    assert_eq!(results.hits[0].listing.body.external_id.as_deref(), Some("o-1"));
-    assert!(results.hits[0].listing.body.contact.is_none(), "search never shows contacts");
+    assert_eq!(
+        results.hits[0].listing.body.external_id.as_deref(),
+        Some("o-1")
+    );
+    assert!(
+        results.hits[0].listing.body.contact.is_none(),
+        "search never shows contacts"
+    );
     let all = engine.search(&SearchRequest::default(), now()).unwrap();
-    let countries: Vec<_> = all.facets["country"].iter().map(|facet| (facet.value.as_str(), facet.count)).collect();
+    let countries: Vec<_> = all.facets["country"]
+        .iter()
+        .map(|facet| (facet.value.as_str(), facet.count))
+        .collect();
     assert_eq!(countries, vec![("CN", 1), ("KZ", 1)]);
 }
 
@@ -152,8 +312,19 @@ fn filters_and_facets() {
 fn snippets_highlight_matches() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    put(&engine, vec![listing("s-1", "en", "Solar <pump>", "A pump driven by solar panels.")]);
-    let request = SearchRequest { text: "pumps".into(), ..SearchRequest::default() };
+    put(
+        &engine,
+        vec![listing(
+            "s-1",
+            "en",
+            "Solar <pump>",
+            "A pump driven by solar panels.",
+        )],
+    );
+    let request = SearchRequest {
+        text: "pumps".into(),
+        ..SearchRequest::default()
+    };
     let hit = &engine.search(&request, now()).unwrap().hits[0];
     assert_eq!(hit.snippets[0].html, "Solar &lt;<mark>pump</mark>&gt;");
 }
@@ -163,7 +334,15 @@ fn an_index_that_fell_behind_catches_up_on_open() {
     let dir = tempfile::tempdir().unwrap();
     {
         let engine = Engine::open(dir.path()).unwrap();
-        let writes = vec![Write::Upsert { owner: Owner::FromListing, validated: validated(listing("c-1", "en", "Solar pump", "A pump driven by solar panels.")) }];
+        let writes = vec![Write::Upsert {
+            owner: Owner::FromListing,
+            validated: validated(listing(
+                "c-1",
+                "en",
+                "Solar pump",
+                "A pump driven by solar panels.",
+            )),
+        }];
         engine.write(writes, now(), IndexCommit::Later).unwrap();
         // Dropped without an index commit: what a crash after the SQLite commit leaves behind.
     }
@@ -176,10 +355,19 @@ fn reindex_rebuilds_the_same_results() {
     let dir = tempfile::tempdir().unwrap();
     {
         let engine = Engine::open(dir.path()).unwrap();
-        put(&engine, vec![listing("r-1", "en", "Solar pump", "A pump driven by solar panels."), listing("r-2", "zh", "锂电池回收", "废旧锂电池回收的新工艺和设备。")]);
+        put(
+            &engine,
+            vec![
+                listing("r-1", "en", "Solar pump", "A pump driven by solar panels."),
+                listing("r-2", "zh", "锂电池回收", "废旧锂电池回收的新工艺和设备。"),
+            ],
+        );
     }
     std::fs::write(dir.path().join("search").join("meta.json"), b"garbage").unwrap();
-    assert!(Engine::open(dir.path()).is_err(), "a broken index is reported, not silently used");
+    assert!(
+        Engine::open(dir.path()).is_err(),
+        "a broken index is reported, not silently used"
+    );
     let rebuilt = Engine::reindex(dir.path(), &|_, _| {}).unwrap();
     assert_eq!(search_ids(&rebuilt, "solar"), vec!["r-1"]);
     assert_eq!(search_ids(&rebuilt, "锂电池"), vec!["r-2"]);
@@ -189,7 +377,15 @@ fn reindex_rebuilds_the_same_results() {
 fn resolve_accepts_ids_and_external_ids() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
-    let written = put(&engine, vec![listing("ext-9", "en", "Solar pump", "A pump driven by solar panels.")]);
+    let written = put(
+        &engine,
+        vec![listing(
+            "ext-9",
+            "en",
+            "Solar pump",
+            "A pump driven by solar panels.",
+        )],
+    );
     let id = &written[0].listing().id;
     assert_eq!(&engine.resolve("ext-9").unwrap().id, id);
     assert_eq!(&engine.resolve(id).unwrap().id, id);

@@ -92,9 +92,14 @@ pub struct DraftContact {
 /// with the path of the offending field, since nothing past it can be read reliably.
 pub fn parse_draft(json: &str) -> Result<Draft, Problem> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    let draft: Draft = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_problem)?;
+    let draft: Draft =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(shape_problem)?;
     deserializer.end().map_err(|err| {
-        Problem::new("", ProblemCode::MalformedJson, format!("Trailing characters after the listing: {err}."))
+        Problem::new(
+            "",
+            ProblemCode::MalformedJson,
+            format!("Trailing characters after the listing: {err}."),
+        )
     })?;
     Ok(draft)
 }
@@ -104,20 +109,34 @@ pub fn draft_from_value(value: serde_json::Value) -> Result<Draft, Problem> {
     serde_path_to_error::deserialize(value).map_err(shape_problem)
 }
 
-fn shape_problem<E: std::fmt::Display + ErrorCategory>(err: serde_path_to_error::Error<E>) -> Problem {
+fn shape_problem<E: std::fmt::Display + ErrorCategory>(
+    err: serde_path_to_error::Error<E>,
+) -> Problem {
     let path = err.path().to_string();
     let path = if path == "." { String::new() } else { path };
     let inner = err.inner();
     let detail = inner.to_string();
     if !inner.is_data() {
-        return Problem::new(path, ProblemCode::MalformedJson, format!("The listing is not valid JSON: {detail}."));
+        return Problem::new(
+            path,
+            ProblemCode::MalformedJson,
+            format!("The listing is not valid JSON: {detail}."),
+        );
     }
     if let Some(rest) = detail.strip_prefix("unknown field `") {
         let name = rest.split('`').next().unwrap_or_default();
         // serde_path_to_error already ends the path with the unknown field's name.
-        return Problem::new(path, ProblemCode::UnknownField, format!("`{name}` is not a field of this object."));
+        return Problem::new(
+            path,
+            ProblemCode::UnknownField,
+            format!("`{name}` is not a field of this object."),
+        );
     }
-    Problem::new(path.clone(), ProblemCode::InvalidType, format!("`{path}` has the wrong type: {detail}."))
+    Problem::new(
+        path.clone(),
+        ProblemCode::InvalidType,
+        format!("`{path}` has the wrong type: {detail}."),
+    )
 }
 
 /// Distinguishes data errors (wrong type, unknown field) from syntax errors across serde_json's error types.
@@ -137,7 +156,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named_with_their_path() {
-        let problem = parse_draft(r#"{"kind":"offer","organisation":{"name":"x","colour":"red"}}"#).unwrap_err();
+        let problem = parse_draft(r#"{"kind":"offer","organisation":{"name":"x","colour":"red"}}"#)
+            .unwrap_err();
         assert_eq!(problem.field, "organisation.colour");
         assert_eq!(problem.code, ProblemCode::UnknownField);
     }
@@ -145,15 +165,27 @@ mod tests {
     #[test]
     fn wrong_types_are_named_with_their_path() {
         let problem = parse_draft(r#"{"trl":"five"}"#).unwrap_err();
-        assert_eq!((problem.field.as_str(), problem.code), ("trl", ProblemCode::InvalidType));
+        assert_eq!(
+            (problem.field.as_str(), problem.code),
+            ("trl", ProblemCode::InvalidType)
+        );
         let problem = parse_draft(r#"{"technology_fields":[1,"x"]}"#).unwrap_err();
         assert_eq!(problem.field, "technology_fields[1]");
     }
 
     #[test]
     fn broken_json_is_malformed() {
-        assert_eq!(parse_draft(r#"{"kind":"#).unwrap_err().code, ProblemCode::MalformedJson);
-        assert_eq!(parse_draft("not json").unwrap_err().code, ProblemCode::MalformedJson);
-        assert_eq!(parse_draft("{} {}").unwrap_err().code, ProblemCode::MalformedJson);
+        assert_eq!(
+            parse_draft(r#"{"kind":"#).unwrap_err().code,
+            ProblemCode::MalformedJson
+        );
+        assert_eq!(
+            parse_draft("not json").unwrap_err().code,
+            ProblemCode::MalformedJson
+        );
+        assert_eq!(
+            parse_draft("{} {}").unwrap_err().code,
+            ProblemCode::MalformedJson
+        );
     }
 }

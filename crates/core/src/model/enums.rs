@@ -138,13 +138,22 @@ mod tests {
         for value in Cooperation::ALL {
             assert_eq!(Cooperation::parse(value.as_str()), Some(*value));
         }
-        assert_eq!(OrganisationSize::parse("250+"), Some(OrganisationSize::Large));
+        assert_eq!(
+            OrganisationSize::parse("250+"),
+            Some(OrganisationSize::Large)
+        );
         assert_eq!(Kind::parse("Offer"), None);
     }
 
     #[test]
     fn serde_uses_the_json_spelling() {
-        assert_eq!(serde_json::to_string(&Ipr::SecretKnowHow).unwrap(), "\"secret_know_how\"");
-        assert_eq!(serde_json::from_str::<OrganisationSize>("\"1-10\"").unwrap(), OrganisationSize::Micro);
+        assert_eq!(
+            serde_json::to_string(&Ipr::SecretKnowHow).unwrap(),
+            "\"secret_know_how\""
+        );
+        assert_eq!(
+            serde_json::from_str::<OrganisationSize>("\"1-10\"").unwrap(),
+            OrganisationSize::Micro
+        );
     }
 }

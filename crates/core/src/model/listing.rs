@@ -150,7 +150,8 @@ impl ListingBody {
             (TextRole::Body, self.requirements.as_deref()),
             (TextRole::Body, self.partner_sought.as_deref()),
         ];
-        own.into_iter().filter_map(|(role, text)| text.map(|text| (role, text)))
+        own.into_iter()
+            .filter_map(|(role, text)| text.map(|text| (role, text)))
     }
 
     /// The readiness the matching constraints compare: an offer's `trl`, a need's `trl_min` (default 1).

@@ -5,7 +5,10 @@ mod enums;
 mod listing;
 mod values;
 
-pub use draft::{Draft, DraftBudget, DraftContact, DraftOrganisation, DraftTranslation, draft_from_value, parse_draft};
+pub use draft::{
+    Draft, DraftBudget, DraftContact, DraftOrganisation, DraftTranslation, draft_from_value,
+    parse_draft,
+};
 pub use enums::{Cooperation, Ipr, Kind, OrganisationKind, OrganisationSize, Status};
 pub use listing::{Budget, Contact, Listing, ListingBody, Organisation, TextRole, Translation};
 pub use values::{Country, Currency, LanguageTag, Sdg, Sector, TechnologyField, Trl};

@@ -184,7 +184,9 @@ mod tests {
     fn constructors_enforce_their_rules() {
         assert!(Trl::new(0).is_none() && Trl::new(10).is_none() && Trl::new(9).is_some());
         assert!(TechnologyField::new(35).is_some() && TechnologyField::new(36).is_none());
-        assert!(Sector::new("U").is_some() && Sector::new("V").is_none() && Sector::new("AB").is_none());
+        assert!(
+            Sector::new("U").is_some() && Sector::new("V").is_none() && Sector::new("AB").is_none()
+        );
         assert!(LanguageTag::new("zh").is_some() && LanguageTag::new("zh-CN").is_none());
         assert!(Country::new("KZ").is_some() && Country::new("kz").is_none());
     }
@@ -193,6 +195,9 @@ mod tests {
     fn serde_rejects_what_the_constructor_rejects() {
         assert!(serde_json::from_str::<Trl>("12").is_err());
         assert!(serde_json::from_str::<Country>("\"QQ\"").is_err());
-        assert_eq!(serde_json::to_string(&Sector::new("C").unwrap()).unwrap(), "\"C\"");
+        assert_eq!(
+            serde_json::to_string(&Sector::new("C").unwrap()).unwrap(),
+            "\"C\""
+        );
     }
 }

@@ -16,17 +16,46 @@ pub struct ListingRow {
     pub listing: Listing,
 }
 
-const COLUMNS: &str = "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body";
+const COLUMNS: &str =
+    "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, u64, i64, i64, Option<i64>, Option<i64>, String)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?))
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
 }
 
-type RawRow = (String, u64, String, String, u64, i64, i64, Option<i64>, Option<i64>, String);
+type RawRow = (
+    String,
+    u64,
+    String,
+    String,
+    u64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+);
 
-fn decode((id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body): RawRow) -> Result<ListingRow> {
-    let corrupt = |reason: String| IndexError::Corrupt { id: id.clone(), reason };
-    let status = Status::parse(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
+fn decode(
+    (id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body): RawRow,
+) -> Result<ListingRow> {
+    let corrupt = |reason: String| IndexError::Corrupt {
+        id: id.clone(),
+        reason,
+    };
+    let status =
+        Status::parse(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
     let body: ListingBody = serde_json::from_str(&body).map_err(|err| corrupt(err.to_string()))?;
     Ok(ListingRow {
         seq,
@@ -46,7 +75,10 @@ fn decode((id, seq, owner, status, version, created_at, updated_at, published_at
 
 /// Inserts or replaces a listing under a new change sequence number.
 pub fn put(connection: &Connection, listing: &Listing, seq: u64) -> Result<()> {
-    let body = serde_json::to_string(&listing.body).map_err(|err| IndexError::Corrupt { id: listing.id.clone(), reason: err.to_string() })?;
+    let body = serde_json::to_string(&listing.body).map_err(|err| IndexError::Corrupt {
+        id: listing.id.clone(),
+        reason: err.to_string(),
+    })?;
     let mut statement = connection.prepare_cached(
         "INSERT INTO listings (id, seq, kind, owner, external_id, status, language, country, readiness, version, created_at, updated_at, published_at, expires_at, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -76,38 +108,73 @@ pub fn put(connection: &Connection, listing: &Listing, seq: u64) -> Result<()> {
 
 /// The listing with this id.
 pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
-    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE id = ?1"))?;
-    statement.query_row([id], from_row).optional()?.map(decode).transpose()
+    let mut statement =
+        connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE id = ?1"))?;
+    statement
+        .query_row([id], from_row)
+        .optional()?
+        .map(decode)
+        .transpose()
 }
 
 /// The listing an owner imported under `external_id`.
-pub fn get_by_external_id(connection: &Connection, owner: &str, external_id: &str) -> Result<Option<ListingRow>> {
-    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE owner = ?1 AND external_id = ?2"))?;
-    statement.query_row([owner, external_id], from_row).optional()?.map(decode).transpose()
+pub fn get_by_external_id(
+    connection: &Connection,
+    owner: &str,
+    external_id: &str,
+) -> Result<Option<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE owner = ?1 AND external_id = ?2"
+    ))?;
+    statement
+        .query_row([owner, external_id], from_row)
+        .optional()?
+        .map(decode)
+        .transpose()
 }
 
 /// Listings whose `external_id` is this, whoever owns them (external ids are unique per owner only).
 pub fn find_by_external_id(connection: &Connection, external_id: &str) -> Result<Vec<ListingRow>> {
-    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE external_id = ?1 ORDER BY id"))?;
-    let rows = statement.query_map([external_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE external_id = ?1 ORDER BY id"
+    ))?;
+    let rows = statement
+        .query_map([external_id], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(decode).collect()
 }
 
 /// Up to `limit` listings changed after `after_seq`, in change order: what the index must replay.
-pub fn changed_since(connection: &Connection, after_seq: u64, limit: usize) -> Result<Vec<ListingRow>> {
-    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM listings WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-    let rows = statement.query_map(params![after_seq, limit as i64], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+pub fn changed_since(
+    connection: &Connection,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = statement
+        .query_map(params![after_seq, limit as i64], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(decode).collect()
 }
 
 /// The newest change sequence number, 0 for an empty store.
 pub fn last_seq(connection: &Connection) -> Result<u64> {
-    Ok(connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM listings", [], |row| row.get(0))?)
+    Ok(
+        connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM listings", [], |row| {
+            row.get(0)
+        })?,
+    )
 }
 
 /// Number of listings changed after `after_seq`.
 pub fn count_changed_since(connection: &Connection, after_seq: u64) -> Result<u64> {
-    Ok(connection.query_row("SELECT COUNT(*) FROM listings WHERE seq > ?1", [after_seq], |row| row.get(0))?)
+    Ok(connection.query_row(
+        "SELECT COUNT(*) FROM listings WHERE seq > ?1",
+        [after_seq],
+        |row| row.get(0),
+    )?)
 }
 
 /// Counts for `silkmatch stats`.
@@ -129,17 +196,23 @@ pub struct StoreStats {
 pub fn stats(connection: &Connection, now: Timestamp) -> Result<StoreStats> {
     let pairs = |sql: &str, bind: &[&dyn rusqlite::ToSql]| -> Result<Vec<(String, u64)>> {
         let mut statement = connection.prepare(sql)?;
-        let rows = statement.query_map(bind, |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+        let rows = statement.query_map(bind, |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     };
     Ok(StoreStats {
         listings: connection.query_row("SELECT COUNT(*) FROM listings", [], |row| row.get(0))?,
-        by_kind_and_status: pairs("SELECT kind || '/' || status, COUNT(*) FROM listings GROUP BY 1 ORDER BY 1", &[])?,
+        by_kind_and_status: pairs(
+            "SELECT kind || '/' || status, COUNT(*) FROM listings GROUP BY 1 ORDER BY 1",
+            &[],
+        )?,
         live_by_language: pairs(
             "SELECT language, COUNT(*) FROM listings WHERE status = 'published' AND (expires_at IS NULL OR expires_at > ?1) GROUP BY 1 ORDER BY 2 DESC, 1",
             &[&now.unix()],
         )?,
-        organisations: connection.query_row("SELECT COUNT(*) FROM organisations", [], |row| row.get(0))?,
+        organisations: connection
+            .query_row("SELECT COUNT(*) FROM organisations", [], |row| row.get(0))?,
         last_seq: last_seq(connection)?,
     })
 }

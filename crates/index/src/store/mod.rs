@@ -70,12 +70,19 @@ impl Store {
         let path = dir.join("store.sqlite3");
         let writer = open_connection(&path, false)?;
         migrate(&writer, &path)?;
-        Ok(Store { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Store {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
     }
 
     /// Runs `work` in one immediate transaction on the writer; committed (and fsynced) when it returns Ok.
     pub fn write<R>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
-        let mut connection = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut connection = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let transaction = Transaction::new(&mut connection, TransactionBehavior::Immediate)?;
         let result = work(&transaction)?;
         transaction.commit()?;
@@ -84,13 +91,20 @@ impl Store {
 
     /// Runs `work` on a pooled read connection; reads see every committed write (WAL snapshot per statement).
     pub fn read<R>(&self, work: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        let pooled = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
         let connection = match pooled {
             Some(connection) => connection,
             None => open_connection(&self.path, true)?,
         };
         let result = work(&connection);
-        let mut readers = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut readers = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if readers.len() < 8 {
             readers.push(connection);
         }
@@ -102,7 +116,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -121,7 +137,9 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     if version > STORE_VERSION {
         return Err(IndexError::DataDir {
             path: path.display().to_string(),
-            reason: format!("the store has schema version {version}, newer than this silkmatch ({STORE_VERSION}); upgrade silkmatch"),
+            reason: format!(
+                "the store has schema version {version}, newer than this silkmatch ({STORE_VERSION}); upgrade silkmatch"
+            ),
         });
     }
     connection.execute_batch(SCHEMA)?;

@@ -23,26 +23,48 @@ pub struct OrganisationRecord {
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrganisationRecord> {
-    Ok(OrganisationRecord { id: row.get(0)?, name: row.get(1)?, kind: row.get(2)?, size: row.get(3)?, country: row.get(4)? })
+    Ok(OrganisationRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        kind: row.get(2)?,
+        size: row.get(3)?,
+        country: row.get(4)?,
+    })
 }
 
 /// The organisation with this id.
 pub fn get(connection: &Connection, id: &str) -> Result<Option<OrganisationRecord>> {
-    let mut statement = connection.prepare_cached("SELECT id, name, kind, size, country FROM organisations WHERE id = ?1")?;
+    let mut statement = connection
+        .prepare_cached("SELECT id, name, kind, size, country FROM organisations WHERE id = ?1")?;
     Ok(statement.query_row([id], from_row).optional()?)
 }
 
 /// The id of the organisation named in a listing, creating it when this (name, country) is new.
-pub fn find_or_create(connection: &Connection, organisation: &Organisation, now: Timestamp) -> Result<String> {
-    let mut find = connection.prepare_cached("SELECT id FROM organisations WHERE name = ?1 AND country = ?2")?;
-    if let Some(id) = find.query_row(params![organisation.name, organisation.country.as_str()], |row| row.get(0)).optional()? {
+pub fn find_or_create(
+    connection: &Connection,
+    organisation: &Organisation,
+    now: Timestamp,
+) -> Result<String> {
+    let mut find = connection
+        .prepare_cached("SELECT id FROM organisations WHERE name = ?1 AND country = ?2")?;
+    if let Some(id) = find
+        .query_row(
+            params![organisation.name, organisation.country.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?
+    {
         return Ok(id);
     }
     create(connection, organisation, now)
 }
 
 /// Creates an organisation and returns its new id.
-pub fn create(connection: &Connection, organisation: &Organisation, now: Timestamp) -> Result<String> {
+pub fn create(
+    connection: &Connection,
+    organisation: &Organisation,
+    now: Timestamp,
+) -> Result<String> {
     let id = ulid::Ulid::new().to_string();
     connection.prepare_cached("INSERT INTO organisations (id, name, kind, size, country, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
         id,
