@@ -7,7 +7,7 @@ use std::ops::Bound;
 use silkmatch_core::{
     Cooperation, Kind, LanguageTag, Sector, TechnologyField, TextRole, Timestamp, Trl,
 };
-use silkmatch_core::{Country, Status};
+use silkmatch_core::{Country, Ipr, OrganisationKind, Sdg, Status};
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
@@ -16,7 +16,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::analyzers::{Analysis, is_request_word};
-use crate::schema::{Fields, cooperation_code, kind_code, pack, status_code};
+use crate::schema::{ANYWHERE, Fields, cooperation_code, kind_code, pack, position, status_code};
 
 /// Relative weight of a match in each indexed field. `body` holds all the text, so a title word
 /// already counts there; the title and summary fields add a little on top, because a word in the title
@@ -135,6 +135,15 @@ pub struct Filters {
     pub trl_max: Option<Trl>,
     /// Languages of the main text.
     pub languages: Vec<LanguageTag>,
+    /// IPR protection (offers).
+    pub ipr: Vec<Ipr>,
+    /// Kinds of the owning organisation.
+    pub organisation_kinds: Vec<OrganisationKind>,
+    /// SDGs addressed.
+    pub sdgs: Vec<Sdg>,
+    /// Listings open to partners from any of these countries (their `target_countries` name one of
+    /// them, or are empty, meaning anywhere).
+    pub open_to_countries: Vec<Country>,
     /// Listing ids to leave out (the query listing itself, when matching).
     pub exclude_ids: Vec<String>,
     /// Organisation ids to leave out (matching never proposes one's own listings).
@@ -207,6 +216,28 @@ pub fn filter_clauses(
             .iter()
             .map(|language| pack(language.as_str())),
     ));
+    musts.extend(any_of(
+        fields.ipr,
+        filters.ipr.iter().map(|ipr| position(Ipr::ALL, *ipr)),
+    ));
+    musts.extend(any_of(
+        fields.organisation_kind,
+        filters
+            .organisation_kinds
+            .iter()
+            .map(|kind| position(OrganisationKind::ALL, *kind)),
+    ));
+    musts.extend(any_of(
+        fields.sdg,
+        filters.sdgs.iter().map(|sdg| u64::from(sdg.get())),
+    ));
+    if !filters.open_to_countries.is_empty() {
+        let accepted = filters
+            .open_to_countries
+            .iter()
+            .map(|country| pack(country.as_str()));
+        musts.extend(any_of(fields.target_country, accepted.chain([ANYWHERE])));
+    }
     if filters.trl_min.is_some() || filters.trl_max.is_some() {
         let low = filters.trl_min.map_or(Bound::Unbounded, |trl| {
             Bound::Included(Term::from_field_u64(fields.trl, u64::from(trl.get())))

@@ -2,7 +2,7 @@
 //! document. Enumerated values are stored as small integers (`code`s) in fast fields, so filters are
 //! term lookups and facet counts are array increments.
 
-use silkmatch_core::{Kind, Listing, Status, TextRole};
+use silkmatch_core::{Ipr, Kind, Listing, OrganisationKind, Status, TextRole};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -34,6 +34,12 @@ pub struct Fields {
     pub sector: Field,
     /// Cooperation codes (multi-valued).
     pub cooperation: Field,
+    /// Offers' IPR protection code (absent on needs).
+    pub ipr: Field,
+    /// Organisation kind code.
+    pub organisation_kind: Field,
+    /// SDGs addressed (multi-valued).
+    pub sdg: Field,
     /// Offers' `trl`, needs' `trl_min`.
     pub trl: Field,
     /// Packed target countries; `ANYWHERE` when the listing accepts any country.
@@ -75,6 +81,9 @@ impl Fields {
             technology_field: builder.add_u64_field("technology_field", code.clone()),
             sector: builder.add_u64_field("sector", code.clone()),
             cooperation: builder.add_u64_field("cooperation", code.clone()),
+            ipr: builder.add_u64_field("ipr", code.clone()),
+            organisation_kind: builder.add_u64_field("organisation_kind", code.clone()),
+            sdg: builder.add_u64_field("sdg", code.clone()),
             trl: builder.add_u64_field("trl", code.clone()),
             target_country: builder.add_u64_field("target_country", code.clone()),
             expires_at: builder.add_i64_field("expires_at", code.clone()),
@@ -126,6 +135,16 @@ impl Fields {
         }
         for cooperation in &body.cooperation {
             doc.add_u64(self.cooperation, cooperation_code(*cooperation));
+        }
+        if let Some(ipr) = body.ipr {
+            doc.add_u64(self.ipr, position(Ipr::ALL, ipr));
+        }
+        doc.add_u64(
+            self.organisation_kind,
+            position(OrganisationKind::ALL, body.organisation.kind),
+        );
+        for sdg in &body.sdgs {
+            doc.add_u64(self.sdg, u64::from(sdg.get()));
         }
         doc.add_u64(self.trl, u64::from(body.readiness().get()));
         if body.target_countries.is_empty() {
@@ -199,20 +218,21 @@ pub fn kind_code(kind: Kind) -> u64 {
     }
 }
 
+/// The code of an enumerated value: its position in the enum's `ALL`.
+pub fn position<T: PartialEq + Copy>(all: &[T], value: T) -> u64 {
+    all.iter()
+        .position(|candidate| *candidate == value)
+        .expect("ALL lists every value") as u64
+}
+
 /// Position in `Status::ALL`.
 pub fn status_code(status: Status) -> u64 {
-    Status::ALL
-        .iter()
-        .position(|candidate| *candidate == status)
-        .expect("ALL lists every status") as u64
+    position(Status::ALL, status)
 }
 
 /// Position in `Cooperation::ALL`.
 pub fn cooperation_code(cooperation: silkmatch_core::Cooperation) -> u64 {
-    silkmatch_core::Cooperation::ALL
-        .iter()
-        .position(|candidate| *candidate == cooperation)
-        .expect("ALL lists every value") as u64
+    position(silkmatch_core::Cooperation::ALL, cooperation)
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ pub enum Write {
         /// The validated listing and the status it asks for.
         validated: Validated,
     },
+    /// Replaces the listing with this id (ids are server-assigned: an unknown id is not created).
+    Replace {
+        /// The organisation asking; must own the listing.
+        owner: String,
+        /// The listing.
+        id: String,
+        /// The new body and the status it asks for.
+        validated: Validated,
+    },
     /// Takes a listing down (reversible by republishing).
     Withdraw {
         /// The organisation asking; must own the listing.
@@ -126,9 +135,7 @@ impl Engine {
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let last_seq = self
-            .store
-            .read(store::listings::last_seq)?;
+        let last_seq = self.store.read(store::listings::last_seq)?;
         self.index.commit(last_seq)
     }
 }
@@ -136,16 +143,16 @@ impl Engine {
 fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<Written> {
     match write {
         Write::Upsert { owner, validated } => upsert(transaction, owner, validated, now),
+        Write::Replace {
+            owner,
+            id,
+            validated,
+        } => {
+            let existing = owned(transaction, &owner, &id)?;
+            next_version(existing, validated, now)
+        }
         Write::Withdraw { owner, id } => {
-            let existing = store::listings::get(transaction, &id)?
-                .ok_or_else(|| IndexError::NotFound {
-                    what: "listing",
-                    id: id.clone(),
-                })?
-                .listing;
-            if existing.owner != owner {
-                return Err(IndexError::NotOwner(id));
-            }
+            let existing = owned(transaction, &owner, &id)?;
             if existing.status == Status::Withdrawn {
                 return Ok(Written::Unchanged(existing));
             }
@@ -157,6 +164,20 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
             }))
         }
     }
+}
+
+/// The listing `id`, if `owner` owns it.
+fn owned(transaction: &Transaction<'_>, owner: &str, id: &str) -> Result<Listing> {
+    let existing = store::listings::get(transaction, id)?
+        .ok_or_else(|| IndexError::NotFound {
+            what: "listing",
+            id: id.to_owned(),
+        })?
+        .listing;
+    if existing.owner != owner {
+        return Err(IndexError::NotOwner(id.to_owned()));
+    }
+    Ok(existing)
 }
 
 fn upsert(
@@ -187,26 +208,35 @@ fn upsert(
         }
         None => None,
     };
-    let status = status
-        .or(existing.as_ref().map(|listing| listing.status))
-        .unwrap_or(Status::Draft);
+    if let Some(existing) = existing {
+        return next_version(existing, Validated { body, status }, now);
+    }
+    let status = status.unwrap_or(Status::Draft);
+    let published = status == Status::Published;
+    if published {
+        check_publishable(&body).map_err(IndexError::invalid)?;
+    }
+    Ok(Written::Created(Listing {
+        id: ulid::Ulid::new().to_string(),
+        owner: owner_id,
+        status,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        published_at: published.then_some(now),
+        expires_at: published.then(|| now.plus_days(PUBLICATION_DAYS)),
+        body,
+    }))
+}
+
+/// The listing after `validated` replaces `existing`: unchanged when nothing differs, otherwise one
+/// version up, with publication dates set when it becomes published.
+fn next_version(existing: Listing, validated: Validated, now: Timestamp) -> Result<Written> {
+    let Validated { body, status } = validated;
+    let status = status.unwrap_or(existing.status);
     if status == Status::Published {
         check_publishable(&body).map_err(IndexError::invalid)?;
     }
-    let Some(existing) = existing else {
-        let published = status == Status::Published;
-        return Ok(Written::Created(Listing {
-            id: ulid::Ulid::new().to_string(),
-            owner: owner_id,
-            status,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            published_at: published.then_some(now),
-            expires_at: published.then(|| now.plus_days(PUBLICATION_DAYS)),
-            body,
-        }));
-    };
     if existing.body == body && existing.status == status {
         return Ok(Written::Unchanged(existing));
     }

@@ -391,3 +391,130 @@ fn resolve_accepts_ids_and_external_ids() {
     assert_eq!(&engine.resolve(id).unwrap().id, id);
     assert!(engine.resolve("nope").is_err());
 }
+
+#[test]
+fn replace_by_id_needs_the_owner_and_an_existing_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let written = put(
+        &engine,
+        vec![listing(
+            "p-1",
+            "en",
+            "Solar pump",
+            "A pump driven by solar panels.",
+        )],
+    );
+    let original = written[0].listing().clone();
+    let replacement = validated(listing(
+        "p-1",
+        "en",
+        "Solar pump, second generation",
+        "A pump driven by solar panels, now with storage.",
+    ));
+    let replace = |owner: &str, id: &str| Write::Replace {
+        owner: owner.into(),
+        id: id.into(),
+        validated: replacement.clone(),
+    };
+    let outcomes = engine
+        .write(
+            vec![
+                replace("intruder", &original.id),
+                replace(&original.owner, "01UNKNOWN"),
+                replace(&original.owner, &original.id),
+            ],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap();
+    assert!(matches!(
+        outcomes[0],
+        Err(silkmatch_index::IndexError::NotOwner(_))
+    ));
+    assert!(matches!(
+        outcomes[1],
+        Err(silkmatch_index::IndexError::NotFound { .. })
+    ));
+    let replaced = outcomes[2].as_ref().unwrap().listing();
+    assert_eq!(
+        (replaced.id.as_str(), replaced.version),
+        (original.id.as_str(), 2)
+    );
+    assert_eq!(search_ids(&engine, "generation"), vec!["p-1"]);
+}
+
+#[test]
+fn filters_cover_ipr_organisation_kind_sdgs_and_target_countries() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut narrow = listing(
+        "t-1",
+        "en",
+        "Solar pump for Kazakhstan",
+        "A pump driven by solar panels.",
+    );
+    narrow["target_countries"] = json!(["KZ"]);
+    narrow["sdgs"] = json!([6, 7]);
+    narrow["ipr"] = json!("applied");
+    narrow["organisation"]["kind"] = json!("sme");
+    let open = listing(
+        "t-2",
+        "en",
+        "Solar pump for anyone",
+        "A pump driven by solar panels.",
+    );
+    put(&engine, vec![narrow, open]);
+    let ids = |filters: silkmatch_index::Filters| {
+        let request = SearchRequest {
+            text: "solar".into(),
+            filters,
+            ..SearchRequest::default()
+        };
+        let mut ids: Vec<String> = engine
+            .search(&request, now())
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|hit| hit.listing.body.external_id.unwrap())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let country = |code: &str| silkmatch_core::Country::new(code).unwrap();
+    assert_eq!(
+        ids(Filters {
+            open_to_countries: vec![country("KZ")],
+            ..Filters::default()
+        }),
+        vec!["t-1", "t-2"]
+    );
+    assert_eq!(
+        ids(Filters {
+            open_to_countries: vec![country("PK")],
+            ..Filters::default()
+        }),
+        vec!["t-2"]
+    );
+    assert_eq!(
+        ids(Filters {
+            ipr: vec![silkmatch_core::Ipr::Applied],
+            ..Filters::default()
+        }),
+        vec!["t-1"]
+    );
+    assert_eq!(
+        ids(Filters {
+            organisation_kinds: vec![silkmatch_core::OrganisationKind::University],
+            ..Filters::default()
+        }),
+        vec!["t-2"]
+    );
+    assert_eq!(
+        ids(Filters {
+            sdgs: vec![silkmatch_core::Sdg::new(6).unwrap()],
+            ..Filters::default()
+        }),
+        vec!["t-1"]
+    );
+}
