@@ -7,6 +7,7 @@
 pub mod codes;
 mod error;
 mod language;
+pub mod matching;
 pub mod metrics;
 pub mod model;
 mod timestamp;

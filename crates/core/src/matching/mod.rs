@@ -1,0 +1,204 @@
+//! The matching model (`../shared/spec/matching.md`): hard constraints, soft signals, a weighted
+//! directed score for each side of a pair, the reciprocal score, and an explanation of every match.
+//! Pure functions: the index crate supplies analysed text and corpus statistics, and `now`.
+
+mod constraints;
+mod explain;
+mod signals;
+mod text;
+mod weights;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use constraints::{Violation, as_need_and_offer, check_hard_constraints};
+pub use explain::{Explanation, SignalContribution, explain};
+pub use text::{
+    CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermVector, TextField, bm25,
+    select_query_terms,
+};
+pub use weights::{DEFAULT_WEIGHTS_TOML, WEIGHTS_VERSION, Weights};
+
+use crate::{Listing, Timestamp};
+
+/// One side of a pair, prepared once and reused against every candidate.
+#[derive(Debug, Clone)]
+pub struct MatchSide {
+    /// The listing.
+    pub listing: Listing,
+    /// Its analysed text.
+    pub terms: TermVector,
+    /// Its discriminative terms: what it asks of the other side's text.
+    pub query: Vec<QueryTerm>,
+    /// BM25 of its query against its own text: the per-query normaliser of the text signal.
+    pub self_score: f32,
+    /// Its keywords: normalised form (case, accents, stemming, by the caller's analyzers) → as written.
+    pub keyword_keys: BTreeMap<String, String>,
+}
+
+impl MatchSide {
+    /// Prepares a side: selects its query terms and computes its self score. `own_docs` is 1 when the
+    /// listing is itself in the index (its own document frequency does not count), else 0.
+    pub fn new(
+        listing: Listing,
+        terms: TermVector,
+        keyword_keys: BTreeMap<String, String>,
+        stats: &CorpusStats,
+        own_docs: u64,
+    ) -> MatchSide {
+        let query = select_query_terms(&terms, stats, own_docs, MAX_QUERY_TERMS);
+        let self_score = bm25(&query, &terms, stats).0;
+        MatchSide {
+            listing,
+            terms,
+            query,
+            self_score,
+            keyword_keys,
+        }
+    }
+}
+
+/// Signal values of one directed score, in `Weights::named` order.
+pub type SignalValues = [f32; 7];
+
+/// The score of `to` as a partner for `from` (s(from→to) in the spec).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DirectedScore {
+    /// Weighted mean of the signals, in [0, 1].
+    pub score: f32,
+    /// The signal values.
+    pub signals: SignalValues,
+    /// `from`'s query terms found in `to`'s text.
+    pub matched_terms: Vec<String>,
+}
+
+/// Computes s(from→to), or the hard constraint the pair breaks.
+pub fn score_directed(
+    from: &MatchSide,
+    to: &MatchSide,
+    stats: &CorpusStats,
+    weights: &Weights,
+    now: Timestamp,
+) -> Result<DirectedScore, Violation> {
+    check_hard_constraints(&from.listing, &to.listing, now)?;
+    let (need, offer) = as_need_and_offer(&from.listing, &to.listing).ok_or(Violation::SameKind)?;
+    let (raw_text, matched_terms) = bm25(&from.query, &to.terms, stats);
+    let text = if from.self_score > 0.0 {
+        (raw_text / from.self_score).min(1.0)
+    } else {
+        0.0
+    };
+    let signals: SignalValues = [
+        text,
+        signals::technology(need, offer),
+        signals::overlap(
+            &from.keyword_keys.keys().collect::<BTreeSet<_>>(),
+            &to.keyword_keys.keys().collect(),
+        ),
+        signals::sector(need, offer),
+        signals::readiness(need, offer),
+        signals::partner(need, offer),
+        signals::freshness(&to.listing, now),
+    ];
+    let weighted: f32 = weights
+        .named()
+        .iter()
+        .zip(signals)
+        .map(|((_, weight), value)| weight * value)
+        .sum();
+    Ok(DirectedScore {
+        score: weighted / weights.total(),
+        signals,
+        matched_terms,
+    })
+}
+
+/// Returns the reciprocal score of a need–offer pair.
+/// Harmonic mean, not arithmetic: a pair only one side wants must not rank high (matching spec, "Reciprocity").
+pub fn reciprocal(forward: f32, backward: f32) -> f32 {
+    if forward + backward <= 0.0 {
+        0.0
+    } else {
+        2.0 * forward * backward / (forward + backward)
+    }
+}
+
+/// Which score orders the matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ranker {
+    /// The text signal of s(query→candidate) alone: the baseline.
+    TextOnly,
+    /// s(query→candidate): how well the candidate serves the query listing.
+    Forward,
+    /// s(candidate→query): how much the candidate would want the query listing.
+    Backward,
+    /// Harmonic mean of both directions (the default for "matches for X").
+    Reciprocal,
+}
+
+/// A ranked candidate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    /// Position of the candidate in the slice given to `rank`.
+    pub candidate_idx: usize,
+    /// The score the ranking used.
+    pub score: f32,
+    /// s(query→candidate).
+    pub forward: DirectedScore,
+    /// s(candidate→query).
+    pub backward: DirectedScore,
+    /// Harmonic mean of the two.
+    pub reciprocal: f32,
+}
+
+/// Scores every candidate against the query in parallel, drops those breaking a hard constraint, and
+/// returns the best `k` by `ranker`, ties broken by listing id so the order is deterministic.
+pub fn rank(
+    query: &MatchSide,
+    candidates: &[MatchSide],
+    stats: &CorpusStats,
+    weights: &Weights,
+    now: Timestamp,
+    ranker: Ranker,
+    k: usize,
+) -> Vec<Match> {
+    let mut matches: Vec<Match> = candidates
+        .par_iter()
+        .enumerate()
+        .filter_map(|(candidate_idx, candidate)| {
+            let forward = score_directed(query, candidate, stats, weights, now).ok()?;
+            let backward = score_directed(candidate, query, stats, weights, now).ok()?;
+            let reciprocal = reciprocal(forward.score, backward.score);
+            let score = match ranker {
+                Ranker::TextOnly => forward.signals[0],
+                Ranker::Forward => forward.score,
+                Ranker::Backward => backward.score,
+                Ranker::Reciprocal => reciprocal,
+            };
+            Some(Match {
+                candidate_idx,
+                score,
+                forward,
+                backward,
+                reciprocal,
+            })
+        })
+        .collect();
+    matches.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| {
+            candidates[a.candidate_idx]
+                .listing
+                .id
+                .cmp(&candidates[b.candidate_idx].listing.id)
+        })
+    });
+    matches.truncate(k);
+    matches
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

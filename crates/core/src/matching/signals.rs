@@ -1,0 +1,133 @@
+//! The structural soft signals (matching spec, "Soft signals"). Each returns a value in [0, 1];
+//! the evidence behind it is gathered in `explain.rs`.
+
+use std::collections::BTreeSet;
+
+use crate::{Cooperation, Listing, OrganisationKind, Timestamp};
+
+/// Overlap of WIPO fields: a shared field counts 1, a field of the same area 0.5, averaged over both
+/// listings' fields so the signal is symmetric.
+pub fn technology(a: &Listing, b: &Listing) -> f32 {
+    let best_for = |from: &Listing, to: &Listing| -> f32 {
+        let fields = &from.body.technology_fields;
+        if fields.is_empty() {
+            return 0.0;
+        }
+        let total: f32 = fields
+            .iter()
+            .map(|field| {
+                if to.body.technology_fields.contains(field) {
+                    1.0
+                } else if to
+                    .body
+                    .technology_fields
+                    .iter()
+                    .any(|other| other.area() == field.area())
+                {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+            .sum();
+        total / fields.len() as f32
+    };
+    (best_for(a, b) + best_for(b, a)) / 2.0
+}
+
+/// Share of the smaller set found in the larger; 0 when either is empty (nothing to compare).
+pub fn overlap<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f32 {
+    let smaller = a.len().min(b.len());
+    if smaller == 0 {
+        return 0.0;
+    }
+    a.intersection(b).count() as f32 / smaller as f32
+}
+
+/// Overlap of NACE sections.
+pub fn sector(a: &Listing, b: &Listing) -> f32 {
+    overlap(
+        &a.body.sectors.iter().collect(),
+        &b.body.sectors.iter().collect(),
+    )
+}
+
+/// How well the offer's readiness suits the need: full marks up to two levels above the need's
+/// minimum, then gently less (a much more mature technology usually costs more and fits less).
+pub fn readiness(need: &Listing, offer: &Listing) -> f32 {
+    let gap = i32::from(offer.body.readiness().get()) - i32::from(need.body.readiness().get());
+    match gap {
+        i32::MIN..=-1 => 0.0,
+        0..=2 => 1.0,
+        _ => (1.0 - 0.2 * (gap - 2) as f32).max(0.2),
+    }
+}
+
+fn is_research(kind: OrganisationKind) -> bool {
+    matches!(
+        kind,
+        OrganisationKind::University | OrganisationKind::ResearchInstitute
+    )
+}
+
+fn is_company(kind: OrganisationKind) -> bool {
+    matches!(kind, OrganisationKind::Sme | OrganisationKind::LargeCompany)
+}
+
+/// Fit of the organisation kinds for the cooperation both accept: research offering to industry
+/// through licences or joint work is the classic transfer; company to company through licences,
+/// manufacturing or sales next; research to research through joint development; anything else 0.5.
+pub fn partner(need: &Listing, offer: &Listing) -> f32 {
+    let common: BTreeSet<Cooperation> = need
+        .body
+        .cooperation
+        .intersection(&offer.body.cooperation)
+        .copied()
+        .collect();
+    let any = |types: &[Cooperation]| types.iter().any(|kind| common.contains(kind));
+    let (from, to) = (offer.body.organisation.kind, need.body.organisation.kind);
+    if is_research(from) && is_company(to) {
+        if any(&[
+            Cooperation::Licence,
+            Cooperation::JointDevelopment,
+            Cooperation::CommissionedDevelopment,
+            Cooperation::TechnicalAssistance,
+        ]) {
+            1.0
+        } else {
+            0.7
+        }
+    } else if is_company(from) && is_company(to) {
+        if any(&[
+            Cooperation::Licence,
+            Cooperation::Assignment,
+            Cooperation::Manufacturing,
+            Cooperation::TechnicalAssistance,
+            Cooperation::Investment,
+        ]) {
+            0.9
+        } else {
+            0.6
+        }
+    } else if is_research(from) && is_research(to) {
+        if any(&[Cooperation::JointDevelopment]) {
+            0.8
+        } else {
+            0.5
+        }
+    } else if is_company(from) && is_research(to) {
+        0.6
+    } else {
+        0.5
+    }
+}
+
+/// Recency of a listing: 1 when just published or updated, halving its excess over 0.5 each ~250
+/// days, never below 0.5, so freshness can break ties but not overturn relevance.
+pub fn freshness(listing: &Listing, now: Timestamp) -> f32 {
+    let last_change = listing
+        .updated_at
+        .max(listing.published_at.unwrap_or(listing.updated_at));
+    let age_days = ((now.unix() - last_change.unix()).max(0) as f32) / crate::DAY_SECONDS as f32;
+    0.5 + 0.5 * (-age_days / 365.0).exp()
+}
