@@ -11,6 +11,7 @@ fn now() -> Timestamp {
 }
 
 /// A published listing from a compact description; `kind` is `offer` or `need`.
+#[allow(clippy::too_many_arguments)] // One positional line per test case reads better than a builder here.
 fn listing(
     id: &str,
     kind: &str,
