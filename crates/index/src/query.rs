@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use silkmatch_core::{
-    Cooperation, Kind, LanguageTag, Sector, TechnologyField, TextRole, Timestamp, Trl,
-};
+use silkmatch_core::matching::FIELD_BOOSTS;
+use silkmatch_core::{Cooperation, Kind, LanguageTag, Sector, TechnologyField, Timestamp, Trl};
 use silkmatch_core::{Country, Ipr, OrganisationKind, Sdg, Status};
 use tantivy::Term;
 use tantivy::query::{
@@ -17,19 +16,6 @@ use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::analyzers::{Analysis, is_request_word};
 use crate::schema::{ANYWHERE, Fields, cooperation_code, kind_code, pack, position, status_code};
-
-/// Relative weight of a match in each indexed field. `body` holds all the text, so a title word
-/// already counts there; the title and summary fields add a little on top, because a word in the title
-/// says more about what a listing is than the same word deep in its description. Chosen by measurement
-/// on Cranfield and CACM (docs/relevance.md): stronger title weights lose on both.
-pub fn role_boost(role: TextRole) -> f32 {
-    match role {
-        TextRole::Title => 0.3,
-        TextRole::Summary => 0.3,
-        TextRole::Body => 1.0,
-        TextRole::Keywords => 1.0,
-    }
-}
 
 /// Query terms per analyzer, with how often each occurs in the query text.
 #[derive(Debug, Clone, Default)]
@@ -105,11 +91,11 @@ fn is_han(c: char) -> bool {
 pub fn text_query(fields: &Fields, analysed: &AnalysedText) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (term_text, occurrences) in &analysed.terms {
-        for (role, field) in fields.text_fields() {
+        for (text_field, field) in fields.text_fields() {
             let term = Term::from_field_text(field, term_text);
             let query: Box<dyn Query> =
                 Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-            let weight = role_boost(role) * *occurrences as f32;
+            let weight = FIELD_BOOSTS[text_field.idx()] * *occurrences as f32;
             clauses.push((Occur::Should, Box::new(BoostQuery::new(query, weight))));
         }
     }

@@ -2,7 +2,8 @@
 //! document. Enumerated values are stored as small integers (`code`s) in fast fields, so filters are
 //! term lookups and facet counts are array increments.
 
-use silkmatch_core::{Ipr, Kind, Listing, OrganisationKind, Status, TextRole};
+use silkmatch_core::matching::TextField;
+use silkmatch_core::{Ipr, Kind, Listing, ListingBody, OrganisationKind, Status, TextRole};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -96,25 +97,19 @@ impl Fields {
         (builder.build(), fields)
     }
 
-    /// The field holding texts of a role.
-    pub fn text_field(&self, role: TextRole) -> Field {
-        match role {
-            TextRole::Title => self.title,
-            TextRole::Summary => self.summary,
-            TextRole::Body => self.body,
-            TextRole::Keywords => self.keywords,
+    /// The tantivy field of a text field.
+    pub fn text_field(&self, field: TextField) -> Field {
+        match field {
+            TextField::Title => self.title,
+            TextField::Summary => self.summary,
+            TextField::Body => self.body,
+            TextField::Keywords => self.keywords,
         }
     }
 
-    /// Every text field with its role.
-    pub fn text_fields(&self) -> [(TextRole, Field); 4] {
-        [
-            TextRole::Title,
-            TextRole::Summary,
-            TextRole::Body,
-            TextRole::Keywords,
-        ]
-        .map(|role| (role, self.text_field(role)))
+    /// Every text field.
+    pub fn text_fields(&self) -> [(TextField, Field); 4] {
+        TextField::ALL.map(|field| (field, self.text_field(field)))
     }
 
     /// Turns a stored listing into its index document.
@@ -163,33 +158,42 @@ impl Fields {
             listing.published_at.map_or(0, |at| at.unix()),
         );
 
-        // `body` holds the whole text (title and summary included), like a single-field BM25 index;
-        // `title` and `summary` hold those parts again so a query can weigh them a little more.
-        let own = Analysis::for_language(body.language.as_str());
-        for (role, text) in body.texts() {
-            let marked = mark_language(own, text);
-            if role != TextRole::Body {
-                doc.add_text(self.text_field(role), &marked);
-            }
-            doc.add_text(self.body, marked);
-        }
-        for keyword in &body.keywords {
-            doc.add_text(self.keywords, mark_language(own, keyword));
-        }
-        for (language, translation) in &body.translations {
-            let analysis = Analysis::for_language(language.as_str());
-            let title = mark_language(analysis, &translation.title);
-            let summary = mark_language(analysis, &translation.summary);
-            doc.add_text(self.title, &title);
-            doc.add_text(self.summary, &summary);
-            doc.add_text(self.body, title);
-            doc.add_text(self.body, summary);
-            if let Some(description) = &translation.description {
-                doc.add_text(self.body, mark_language(analysis, description));
-            }
+        for (field, analysis, text) in field_texts(body) {
+            doc.add_text(self.text_field(field), mark_language(analysis, text));
         }
         doc
     }
+}
+
+/// Which text of a listing goes into which index field, analysed how. The index documents and the
+/// matching model's term vectors are both built from this one list, so they cannot drift apart.
+/// `body` holds the whole text (title and summary included), like a single-field BM25 index; `title`
+/// and `summary` hold those parts again so a query can weigh them a little more.
+pub fn field_texts(body: &ListingBody) -> Vec<(TextField, Analysis, &str)> {
+    let own = Analysis::for_language(body.language.as_str());
+    let mut texts = Vec::new();
+    for (role, text) in body.texts() {
+        match role {
+            TextRole::Title => texts.push((TextField::Title, own, text)),
+            TextRole::Summary => texts.push((TextField::Summary, own, text)),
+            TextRole::Body | TextRole::Keywords => {}
+        }
+        texts.push((TextField::Body, own, text));
+    }
+    for keyword in &body.keywords {
+        texts.push((TextField::Keywords, own, keyword.as_str()));
+    }
+    for (language, translation) in &body.translations {
+        let analysis = Analysis::for_language(language.as_str());
+        texts.push((TextField::Title, analysis, translation.title.as_str()));
+        texts.push((TextField::Summary, analysis, translation.summary.as_str()));
+        texts.push((TextField::Body, analysis, translation.title.as_str()));
+        texts.push((TextField::Body, analysis, translation.summary.as_str()));
+        if let Some(description) = &translation.description {
+            texts.push((TextField::Body, analysis, description.as_str()));
+        }
+    }
+    texts
 }
 
 /// Packs a short ASCII code (country, language, sector letter) into a `u64`, big-endian, so that codes
