@@ -9,6 +9,7 @@ mod arabic;
 mod engine;
 mod error;
 mod facets;
+mod matching;
 mod query;
 mod schema;
 mod search;
@@ -21,6 +22,9 @@ pub use analyzers::Analysis;
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};
+pub use matching::{
+    FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, analyse_listing, constraint_filters,
+};
 pub use query::{AnalysedText, Filters, analyse_query};
 pub use search::{Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, snippets_for};
 pub use snippet::{Snippet, escape};
