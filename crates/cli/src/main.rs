@@ -1,1 +1,164 @@
-fn main() {}
+//! The `silkmatch` command. The only crate that prints to a terminal; every rule lives below it.
+
+mod demo;
+mod eval;
+mod fixtures;
+mod import;
+mod matching;
+mod progress;
+mod search;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use silkmatch_core::Timestamp;
+use silkmatch_index::Engine;
+
+/// Technology-transfer matchmaking: search, submit and match technology offers and needs.
+#[derive(Debug, Parser)]
+#[command(name = "silkmatch", version, about, propagate_version = true)]
+struct Cli {
+    /// Data directory (record store and search index).
+    #[arg(long, global = true, default_value = "index", env = "SILKMATCH_DATA")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load the demo listings from fixtures/ into the data directory and run sample searches.
+    Demo(demo::DemoArgs),
+    /// Import listings from a JSONL or CSV file (all-or-nothing unless --skip-invalid).
+    Import(import::ImportArgs),
+    /// Search published listings.
+    Search(search::SearchArgs),
+    /// Rank partners for a need, an offer, or a listing in a file, with the reasons.
+    Match(matching::MatchArgs),
+    /// Print one listing (by id or external id) as JSON, contact included.
+    Show {
+        /// Listing id or external id.
+        id: String,
+    },
+    /// Rebuild the search index from the record store.
+    Reindex,
+    /// Counts of the store and the index.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate synthetic listings.
+    Fixtures {
+        #[command(subcommand)]
+        command: fixtures::FixturesCommand,
+    },
+    /// Measure retrieval quality.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SILKMATCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // One sentence per cause, outermost first; never a backtrace.
+            let mut message = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The wall clock, read once per command: core never reads it.
+fn now() -> Timestamp {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    Timestamp::from_unix(seconds)
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<Engine> {
+    let bar = progress::bar("catching up the search index");
+    let engine =
+        Engine::open_with_progress(data, &|done, total| progress::update(&bar, done, total))
+            .with_context(|| format!("cannot open data directory {}", data.display()))?;
+    bar.finish_and_clear();
+    Ok(engine)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&cli.data, args),
+        Command::Import(args) => import::run(&cli.data, args),
+        Command::Search(args) => search::run(&open(&cli.data)?, args),
+        Command::Match(args) => matching::run(&open(&cli.data)?, args),
+        Command::Show { id } => {
+            let listing = open(&cli.data)?.resolve(&id)?;
+            println!("{}", serde_json::to_string_pretty(&listing)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let bar = progress::bar("reindexing");
+            let engine = Engine::reindex(&cli.data, &|done, total| {
+                progress::update(&bar, done, total)
+            })
+            .with_context(|| format!("cannot rebuild the index in {}", cli.data.display()))?;
+            bar.finish_and_clear();
+            let stats = engine.stats(now())?;
+            engine.close()?;
+            println!("reindexed {} listings", stats.index_documents);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { json } => {
+            let stats = open(&cli.data)?.stats(now())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                println!("listings      {}", stats.store.listings);
+                for (key, count) in &stats.store.by_kind_and_status {
+                    println!("  {key:<20} {count}");
+                }
+                println!("live by language");
+                for (language, count) in &stats.store.live_by_language {
+                    println!("  {language:<20} {count}");
+                }
+                println!("organisations {}", stats.store.organisations);
+                println!(
+                    "index         {} documents, {} segments, at change {} of {}",
+                    stats.index_documents,
+                    stats.index_segments,
+                    stats.index_seq,
+                    stats.store.last_seq
+                );
+                println!(
+                    "disk          store {:.1} MiB, index {:.1} MiB",
+                    mib(stats.store_bytes),
+                    mib(stats.index_bytes)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fixtures { command } => fixtures::run(command),
+        Command::Eval { command } => eval::run(command),
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}

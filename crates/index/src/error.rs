@@ -14,6 +14,9 @@ pub enum IndexError {
         /// The id as given.
         id: String,
     },
+    /// The request conflicts with what is stored (a duplicate name, an idempotency key reused).
+    #[error("{0}")]
+    Conflict(String),
     /// The caller's organisation does not own the listing it tries to change.
     #[error("listing `{0}` belongs to another organisation")]
     NotOwner(String),

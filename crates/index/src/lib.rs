@@ -4,6 +4,7 @@
 //! **Architecture invariant:** SQLite commits first. The index only ever holds what the store holds
 //! (up to its commit payload's change sequence number), so deleting `search/` loses nothing.
 
+mod admin;
 mod analyzers;
 mod arabic;
 mod engine;
@@ -23,9 +24,10 @@ pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};
 pub use matching::{
-    FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, analyse_listing, constraint_filters,
+    FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, Prepared, analyse_listing,
+    constraint_filters,
 };
 pub use query::{AnalysedText, Filters, analyse_query};
 pub use search::{Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, snippets_for};
 pub use snippet::{Snippet, escape};
-pub use write::{IndexCommit, Owner, PUBLICATION_DAYS, Write, Written};
+pub use write::{IndexCommit, Owner, PUBLICATION_DAYS, Target, Write, Written};

@@ -163,9 +163,8 @@ pub fn constraint_filters(listing: &Listing) -> Filters {
     }
 }
 
-/// The candidate-generation query: each selected term over every text field, at least two terms
-/// matching when there are four or more, and technology fields as a weak extra so a listing whose
-/// words are all unique still finds partners by structure.
+/// The candidate-generation query, hard constraints as filters: each selected term over every text
+/// field (at least two terms matching when there are four or more), or a shared technology field.
 fn candidate_query(
     fields: &Fields,
     listing: &Listing,
@@ -192,50 +191,59 @@ fn candidate_query(
             .collect();
         per_term.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
     }
-    let mut clauses = filter_clauses(fields, &constraint_filters(listing), now);
-    if per_term.is_empty() {
-        let structural: Vec<(Occur, Box<dyn Query>)> = listing
-            .body
-            .technology_fields
-            .iter()
-            .map(|field| {
-                let term = TermQuery::new(
-                    Term::from_field_u64(fields.technology_field, u64::from(field.get())),
-                    IndexRecordOption::Basic,
-                );
-                (
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(Box::new(term), 1.0)) as Box<dyn Query>,
-                )
-            })
-            .collect();
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(structural))));
-    } else {
+    // Listings of the same technology fields are candidates even when they share no word (another
+    // language, other terms for the same thing); the text clauses then order them, and the constant
+    // structural score (1 per shared field, below one good term match) only lifts the rest.
+    let structural: Vec<(Occur, Box<dyn Query>)> = listing
+        .body
+        .technology_fields
+        .iter()
+        .map(|field| {
+            let term = TermQuery::new(
+                Term::from_field_u64(fields.technology_field, u64::from(field.get())),
+                IndexRecordOption::Basic,
+            );
+            (
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(term), 1.0)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    let mut either: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Should, Box::new(BooleanQuery::new(structural)))];
+    if !per_term.is_empty() {
         let minimum = if per_term.len() >= 4 { 2 } else { 1 };
-        clauses.push((
-            Occur::Must,
+        either.push((
+            Occur::Should,
             Box::new(BooleanQuery::with_minimum_required_clauses(
                 per_term, minimum,
             )),
         ));
     }
+    let mut clauses = filter_clauses(fields, &constraint_filters(listing), now);
+    clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
     Box::new(BooleanQuery::new(clauses))
 }
 
+/// A query listing and its candidates, analysed and ready for `silkmatch_core::matching::rank`.
+/// Candidate generation does not depend on the weights, so tuning re-ranks one `Prepared` many times.
+pub struct Prepared {
+    /// The query side.
+    pub query: MatchSide,
+    /// Candidates that passed the index's constraint filters, best BM25 first.
+    pub candidates: Vec<MatchSide>,
+    /// Corpus statistics covering every term of the query and the candidates.
+    pub stats: CorpusStats,
+}
+
 impl Engine {
-    /// Ranks partners for `listing` (stored or not) at `now`.
-    pub fn matches_for(
+    /// Generates up to `n_candidates` candidates for `listing` at `now` and analyses both sides.
+    pub fn prepare_match(
         &self,
         listing: &Listing,
-        request: &MatchRequest,
+        n_candidates: usize,
         now: Timestamp,
-    ) -> Result<MatchResults> {
-        if request.k == 0 || request.candidates == 0 || request.candidates > MAX_CANDIDATES {
-            return Err(IndexError::OutOfWindow {
-                limit: request.k,
-                offset: request.candidates,
-            });
-        }
+    ) -> Result<Prepared> {
         let searcher = self.index.searcher();
         let fields = self.index.fields();
         let (query_vector, query_keywords) = analyse_listing(listing);
@@ -254,10 +262,7 @@ impl Engine {
         );
 
         let query = candidate_query(fields, listing, &query_side.query, now);
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(request.candidates.max(request.k)).order_by_score(),
-        )?;
+        let top = searcher.search(&query, &TopDocs::with_limit(n_candidates).order_by_score())?;
         let mut candidates = Vec::with_capacity(top.len());
         for (_, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -273,8 +278,6 @@ impl Engine {
                 candidates.push(row.listing);
             }
         }
-        let candidates_considered = candidates.len();
-
         let analysed: Vec<(Listing, TermVector, BTreeMap<String, String>)> = candidates
             .into_par_iter()
             .map(|candidate| {
@@ -287,13 +290,38 @@ impl Engine {
             .flat_map(|(_, vector, _)| vector.counts[TextField::Body.idx()].keys());
         let mut stats = corpus_stats(&searcher, fields, all_terms)?;
         stats.doc_freq.extend(query_stats.doc_freq);
-        let candidate_sides: Vec<MatchSide> = analysed
+        let candidate_sides = analysed
             .into_par_iter()
             .map(|(candidate, vector, keywords)| {
                 MatchSide::new(candidate, vector, keywords, &stats, 1)
             })
             .collect();
+        Ok(Prepared {
+            query: query_side,
+            candidates: candidate_sides,
+            stats,
+        })
+    }
 
+    /// Ranks partners for `listing` (stored or not) at `now`.
+    pub fn matches_for(
+        &self,
+        listing: &Listing,
+        request: &MatchRequest,
+        now: Timestamp,
+    ) -> Result<MatchResults> {
+        if request.k == 0 || request.candidates == 0 || request.candidates > MAX_CANDIDATES {
+            return Err(IndexError::OutOfWindow {
+                limit: request.k,
+                offset: request.candidates,
+            });
+        }
+        let Prepared {
+            query: query_side,
+            candidates: candidate_sides,
+            stats,
+        } = self.prepare_match(listing, request.candidates.max(request.k), now)?;
+        let candidates_considered = candidate_sides.len();
         let ranked = rank(
             &query_side,
             &candidate_sides,

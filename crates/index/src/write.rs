@@ -20,34 +20,53 @@ pub enum Owner {
     FromListing,
 }
 
+/// A stored listing a write is aimed at, and who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The organisation asking; must own the listing.
+    pub owner: String,
+    /// The listing.
+    pub id: String,
+    /// The version the caller last read (`If-Match`); the write fails if the listing has moved on.
+    pub expected_version: Option<u64>,
+}
+
 /// One change to the store.
-// Writes are built, moved once into a batch and consumed: boxing the large variant would only add
+// Writes are built, moved once into a batch and consumed: boxing the large variants would only add
 // an allocation per write.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Write {
-    /// Creates a listing, or replaces the owner's listing with the same `external_id`.
+    /// Creates a listing, or replaces the owner's listing with the same `external_id` (imports).
     Upsert {
         /// The owner.
         owner: Owner,
         /// The validated listing and the status it asks for.
         validated: Validated,
     },
-    /// Replaces the listing with this id (ids are server-assigned: an unknown id is not created).
-    Replace {
-        /// The organisation asking; must own the listing.
+    /// Creates a new listing; an `external_id` the owner already uses is a conflict.
+    Create {
+        /// The owning organisation's id.
         owner: String,
-        /// The listing.
-        id: String,
+        /// The validated listing and the status it asks for (a draft when none).
+        validated: Validated,
+    },
+    /// Replaces the body of a listing (ids are server-assigned: an unknown id is not created).
+    Replace {
+        /// The listing and the caller.
+        target: Target,
         /// The new body and the status it asks for.
         validated: Validated,
     },
+    /// Publishes a listing (again): it must be complete, and its publication runs for a year.
+    Publish {
+        /// The listing and the caller.
+        target: Target,
+    },
     /// Takes a listing down (reversible by republishing).
     Withdraw {
-        /// The organisation asking; must own the listing.
-        owner: String,
-        /// The listing.
-        id: String,
+        /// The listing and the caller.
+        target: Target,
     },
 }
 
@@ -143,16 +162,29 @@ impl Engine {
 fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<Written> {
     match write {
         Write::Upsert { owner, validated } => upsert(transaction, owner, validated, now),
-        Write::Replace {
-            owner,
-            id,
-            validated,
-        } => {
-            let existing = owned(transaction, &owner, &id)?;
+        Write::Create { owner, validated } => {
+            if let Some(external_id) = &validated.body.external_id
+                && store::listings::get_by_external_id(transaction, &owner, external_id)?.is_some()
+            {
+                return Err(IndexError::Conflict(format!(
+                    "you already have a listing with external_id `{external_id}`; replace it with PUT instead"
+                )));
+            }
+            upsert(transaction, Owner::Id(owner), validated, now)
+        }
+        Write::Replace { target, validated } => {
+            next_version(targeted(transaction, &target)?, validated, now)
+        }
+        Write::Publish { target } => {
+            let existing = targeted(transaction, &target)?;
+            let validated = Validated {
+                body: existing.body.clone(),
+                status: Some(Status::Published),
+            };
             next_version(existing, validated, now)
         }
-        Write::Withdraw { owner, id } => {
-            let existing = owned(transaction, &owner, &id)?;
+        Write::Withdraw { target } => {
+            let existing = targeted(transaction, &target)?;
             if existing.status == Status::Withdrawn {
                 return Ok(Written::Unchanged(existing));
             }
@@ -163,6 +195,19 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
                 ..existing
             }))
         }
+    }
+}
+
+/// The listing a write aims at, if the caller owns it and it is at the expected version.
+fn targeted(transaction: &Transaction<'_>, target: &Target) -> Result<Listing> {
+    let existing = owned(transaction, &target.owner, &target.id)?;
+    match target.expected_version {
+        Some(expected) if expected != existing.version => Err(IndexError::VersionMismatch {
+            id: target.id.clone(),
+            expected,
+            current: existing.version,
+        }),
+        _ => Ok(existing),
     }
 }
 
@@ -237,10 +282,12 @@ fn next_version(existing: Listing, validated: Validated, now: Timestamp) -> Resu
     if status == Status::Published {
         check_publishable(&body).map_err(IndexError::invalid)?;
     }
-    if existing.body == body && existing.status == status {
+    // Publishing a withdrawn, draft or lapsed listing starts a new publication period.
+    let newly_published = status == Status::Published
+        && (existing.status != Status::Published || !existing.is_live(now));
+    if !newly_published && existing.body == body && existing.status == status {
         return Ok(Written::Unchanged(existing));
     }
-    let newly_published = status == Status::Published && existing.status != Status::Published;
     Ok(Written::Updated(Listing {
         status,
         version: existing.version + 1,

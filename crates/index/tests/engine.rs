@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 use silkmatch_core::{Kind, Timestamp, Trl, Validated, draft_from_value, validate};
-use silkmatch_index::{Engine, Filters, IndexCommit, Owner, SearchRequest, Sort, Write, Written};
+use silkmatch_index::{
+    Engine, Filters, IndexCommit, Owner, SearchRequest, Sort, Target, Write, Written,
+};
 
 fn now() -> Timestamp {
     Timestamp::parse_rfc3339("2026-11-25T12:00:00Z").unwrap()
@@ -198,8 +200,11 @@ fn upsert_by_external_id_replaces_and_withdraw_hides() {
     let withdrawn = engine
         .write(
             vec![Write::Withdraw {
-                owner: "someone-else".into(),
-                id: id.clone(),
+                target: Target {
+                    owner: "someone-else".into(),
+                    id: id.clone(),
+                    expected_version: None,
+                },
             }],
             now(),
             IndexCommit::Now,
@@ -209,8 +214,11 @@ fn upsert_by_external_id_replaces_and_withdraw_hides() {
     engine
         .write(
             vec![Write::Withdraw {
-                owner,
-                id: id.clone(),
+                target: Target {
+                    owner,
+                    id: id.clone(),
+                    expected_version: Some(2),
+                },
             }],
             now(),
             IndexCommit::Now,
@@ -413,8 +421,11 @@ fn replace_by_id_needs_the_owner_and_an_existing_id() {
         "A pump driven by solar panels, now with storage.",
     ));
     let replace = |owner: &str, id: &str| Write::Replace {
-        owner: owner.into(),
-        id: id.into(),
+        target: Target {
+            owner: owner.into(),
+            id: id.into(),
+            expected_version: None,
+        },
         validated: replacement.clone(),
     };
     let outcomes = engine
@@ -517,4 +528,70 @@ fn filters_cover_ipr_organisation_kind_sdgs_and_target_countries() {
         }),
         vec!["t-1"]
     );
+}
+
+#[test]
+fn stale_versions_are_refused_and_publishing_restarts_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let written = put(
+        &engine,
+        vec![listing(
+            "v-1",
+            "en",
+            "Solar pump",
+            "A pump driven by solar panels.",
+        )],
+    );
+    let original = written[0].listing().clone();
+    let target = |expected_version| Target {
+        owner: original.owner.clone(),
+        id: original.id.clone(),
+        expected_version,
+    };
+    let stale = engine
+        .write(
+            vec![Write::Withdraw {
+                target: target(Some(7)),
+            }],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap();
+    assert!(matches!(
+        stale[0],
+        Err(silkmatch_index::IndexError::VersionMismatch {
+            expected: 7,
+            current: 1,
+            ..
+        })
+    ));
+    engine
+        .write(
+            vec![Write::Withdraw {
+                target: target(Some(1)),
+            }],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap()[0]
+        .as_ref()
+        .unwrap();
+    let later = now().plus_days(30);
+    let republished = engine
+        .write(
+            vec![Write::Publish {
+                target: target(None),
+            }],
+            later,
+            IndexCommit::Now,
+        )
+        .unwrap();
+    let listing = republished[0].as_ref().unwrap().listing();
+    assert_eq!((listing.version, listing.published_at), (3, Some(later)));
+    assert_eq!(
+        listing.expires_at,
+        Some(later.plus_days(silkmatch_index::PUBLICATION_DAYS))
+    );
+    assert_eq!(search_ids(&engine, "solar"), vec!["v-1"]);
 }

@@ -131,14 +131,14 @@ mod tests {
                 .to_string()
                 .contains("unknown field `txet`")
         );
-        let negative = DEFAULT_WEIGHTS_TOML.replace("sector = 0.08", "sector = -0.5");
+        let negative = DEFAULT_WEIGHTS_TOML.replace("sector = 0.053", "sector = -0.5");
         assert!(
             Weights::from_toml(&negative)
                 .unwrap_err()
                 .to_string()
                 .contains("weight `sector` must be a non-negative number")
         );
-        let missing = DEFAULT_WEIGHTS_TOML.replace("freshness = 0.05", "");
+        let missing = DEFAULT_WEIGHTS_TOML.replace("freshness = 0.026", "");
         assert!(
             Weights::from_toml(&missing)
                 .unwrap_err()

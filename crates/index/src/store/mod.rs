@@ -3,6 +3,7 @@
 
 pub mod listings;
 pub mod organisations;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -76,3 +76,12 @@ pub fn create(
     ])?;
     Ok(id)
 }
+
+/// Every organisation, by name then id.
+pub fn list(connection: &Connection) -> Result<Vec<OrganisationRecord>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, name, kind, size, country FROM organisations ORDER BY name, id",
+    )?;
+    let rows = statement.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

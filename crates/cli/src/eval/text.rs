@@ -1,0 +1,205 @@
+//! `silkmatch eval text`: retrieval quality on a public test collection, through the same analysis
+//! and query path as user searches. The collection is indexed into a temporary data directory.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use silkmatch_core::metrics::{Qrels, Run, evaluate};
+use silkmatch_core::{
+    Contact, Cooperation, Country, Ipr, Kind, LanguageTag, ListingBody, Organisation,
+    OrganisationKind, Status, TechnologyField, Trl, Validated,
+};
+use silkmatch_index::{Engine, IndexCommit, Owner, SearchRequest, Write};
+
+#[derive(Deserialize)]
+struct CollectionDoc {
+    id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    text: String,
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CollectionQuery {
+    id: String,
+    text: String,
+}
+
+/// Runs `eval text`.
+pub fn run(collection: PathBuf, json: bool, run: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let docs: Vec<CollectionDoc> = read_jsonl(&collection.join("docs.jsonl"))?;
+    let queries: Vec<CollectionQuery> = read_jsonl(&collection.join("queries.jsonl"))?;
+    let qrels = read_qrels(&collection.join("qrels.tsv"))?;
+    if docs.is_empty() || queries.is_empty() {
+        bail!("{} has no documents or no queries", collection.display());
+    }
+    let scratch = tempfile::tempdir().context("cannot create a temporary data directory")?;
+    let engine = Engine::open(scratch.path())?;
+    let now = crate::now();
+    for chunk in docs.chunks(5_000) {
+        let writes = chunk
+            .iter()
+            .map(|doc| Write::Upsert {
+                owner: Owner::FromListing,
+                validated: as_listing(doc),
+            })
+            .collect();
+        for outcome in engine.write(writes, now, IndexCommit::Later)? {
+            outcome?;
+        }
+    }
+    engine.commit_index()?;
+    let mut trec = String::new();
+    let mut results = Run::new();
+    for query in &queries {
+        let request = SearchRequest {
+            text: query.text.clone(),
+            limit: 100,
+            facets: false,
+            snippets: false,
+            ..SearchRequest::default()
+        };
+        let hits = engine.search(&request, now)?.hits;
+        let ranked: Vec<(String, f64)> = hits
+            .into_iter()
+            .map(|hit| {
+                (
+                    hit.listing.body.external_id.unwrap_or_default(),
+                    f64::from(hit.score),
+                )
+            })
+            .collect();
+        for (rank, (doc, score)) in ranked.iter().enumerate() {
+            // Scores are written with the rank folded in so ties keep our order under trec_eval's rules.
+            trec.push_str(&format!(
+                "{} Q0 {doc} {} {:.6} silkmatch\n",
+                query.id,
+                rank + 1,
+                score - rank as f64 * 1e-6
+            ));
+        }
+        results.insert(
+            query.id.clone(),
+            ranked
+                .iter()
+                .enumerate()
+                .map(|(rank, (doc, score))| (doc.clone(), score - rank as f64 * 1e-6))
+                .collect(),
+        );
+    }
+    if let Some(path) = run {
+        std::fs::write(&path, trec)
+            .with_context(|| format!("cannot write the run to {}", path.display()))?;
+    }
+    let metrics = evaluate(&qrels, &results);
+    if json {
+        println!("{}", serde_json::to_string(&metrics)?);
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "collection  {}", collection.display())?;
+        writeln!(out, "nDCG@10     {:.4}", metrics.ndcg_at_10)?;
+        writeln!(out, "Recall@100  {:.4}", metrics.recall_at_100)?;
+        writeln!(out, "MRR@10      {:.4}", metrics.mrr_at_10)?;
+        writeln!(out, "queries     {}", metrics.queries)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A collection document as a published offer. Validation limits do not apply: the point is to score
+/// text relevance on the collection as it is, so the text goes in whole.
+fn as_listing(doc: &CollectionDoc) -> Validated {
+    let language = doc
+        .language
+        .as_deref()
+        .and_then(LanguageTag::new)
+        .unwrap_or_else(|| LanguageTag::new("en").expect("en is a tag"));
+    let body = ListingBody {
+        kind: Kind::Offer,
+        external_id: Some(doc.id.clone()),
+        language,
+        language_detected: false,
+        title: doc.title.clone(),
+        summary: String::new(),
+        description: Some(doc.text.clone()),
+        advantages: None,
+        requirements: None,
+        partner_sought: None,
+        translations: BTreeMap::new(),
+        keywords: Vec::new(),
+        technology_fields: vec![TechnologyField::new(1).expect("valid field")],
+        sectors: Vec::new(),
+        sdgs: Vec::new(),
+        trl: Trl::new(5),
+        trl_min: None,
+        ipr: Some(Ipr::None),
+        patents: Vec::new(),
+        cooperation: [Cooperation::Licence].into(),
+        organisation: Organisation {
+            name: "evaluation collection".into(),
+            kind: OrganisationKind::Other,
+            size: None,
+            country: Country::new("US").expect("valid"),
+        },
+        target_countries: Vec::new(),
+        budget: None,
+        price_negotiable: None,
+        contact: Some(Contact {
+            name: "evaluation".into(),
+            email: "eval@example.org".into(),
+            phone: None,
+        }),
+    };
+    Validated {
+        body,
+        status: Some(Status::Published),
+    }
+}
+
+pub(super) fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = Vec::new();
+    for (idx, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line)
+                .with_context(|| format!("{}:{}: not a valid record", path.display(), idx + 1))?,
+        );
+    }
+    Ok(out)
+}
+
+pub(super) fn read_qrels(path: &Path) -> anyhow::Result<Qrels> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut qrels = Qrels::new();
+    for (idx, line) in text.lines().enumerate() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (query, doc, gain) = match parts.as_slice() {
+            [] => continue,
+            [query, doc, gain] | [query, _, doc, gain] => (query, doc, gain),
+            _ => bail!("{}:{}: expected `query doc gain`", path.display(), idx + 1),
+        };
+        let gain: f64 = gain.parse().with_context(|| {
+            format!(
+                "{}:{}: gain `{gain}` is not a number",
+                path.display(),
+                idx + 1
+            )
+        })?;
+        qrels
+            .entry(query.to_string())
+            .or_default()
+            .insert(doc.to_string(), gain);
+    }
+    Ok(qrels)
+}
