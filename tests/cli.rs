@@ -99,6 +99,7 @@ fn demo_loads_fixtures_idempotently_and_searches() {
         &data,
         &[
             "demo",
+            "--no-serve",
             "--fixtures",
             root.join("fixtures/demo.jsonl").to_str().unwrap(),
         ],
@@ -112,6 +113,7 @@ fn demo_loads_fixtures_idempotently_and_searches() {
         &data,
         &[
             "demo",
+            "--no-serve",
             "--fixtures",
             root.join("fixtures/demo.jsonl").to_str().unwrap(),
         ],

@@ -1,6 +1,9 @@
-//! End-to-end tests: the real `silkmatch` binary on real data directories in temp dirs.
+//! End-to-end tests: the real `silkmatch` binary and the real server on loopback, on real data
+//! directories in temp dirs.
 
+mod api;
 mod cli;
 mod common;
+mod durability;
 mod import;
 mod matching;

@@ -14,6 +14,12 @@ pub struct DemoArgs {
     /// The listings to load.
     #[arg(long)]
     fixtures: Option<PathBuf>,
+    /// Address to serve the API on afterwards.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Load and show the sample searches, then exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 /// Queries shown by the demo: one per main language of the network.
@@ -47,7 +53,10 @@ pub fn run(data: &Path, args: DemoArgs) -> anyhow::Result<ExitCode> {
         data.display(),
         data.display()
     );
-    Ok(ExitCode::SUCCESS)
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::serve::run(engine, args.addr)
 }
 
 /// `fixtures/demo.jsonl` of the working directory, or of the source tree this binary was built from.

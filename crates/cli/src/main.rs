@@ -1,5 +1,6 @@
 //! The `silkmatch` command. The only crate that prints to a terminal; every rule lives below it.
 
+mod admin;
 mod demo;
 mod eval;
 mod fixtures;
@@ -7,6 +8,7 @@ mod import;
 mod matching;
 mod progress;
 mod search;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,22 @@ enum Command {
     Search(search::SearchArgs),
     /// Rank partners for a need, an offer, or a listing in a file, with the reasons.
     Match(matching::MatchArgs),
+    /// Serve the HTTP API (graceful shutdown on SIGINT/SIGTERM).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: admin::OrgCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: admin::TokenCommand,
+    },
     /// Print one listing (by id or external id) as JSON, contact included.
     Show {
         /// Listing id or external id.
@@ -108,6 +126,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&cli.data, args),
         Command::Search(args) => search::run(&open(&cli.data)?, args),
         Command::Match(args) => matching::run(&open(&cli.data)?, args),
+        Command::Serve { addr } => serve::run(open(&cli.data)?, addr),
+        Command::Org { command } => admin::org(&open(&cli.data)?, command),
+        Command::Token { command } => admin::token(&open(&cli.data)?, command),
         Command::Show { id } => {
             let listing = open(&cli.data)?.resolve(&id)?;
             println!("{}", serde_json::to_string_pretty(&listing)?);

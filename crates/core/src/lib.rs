@@ -4,6 +4,7 @@
 //! clock; `now` and index scores arrive as arguments. That keeps every function here deterministic and
 //! testable without setup, and lets the index, HTTP and batch layers share one set of rules.
 
+pub mod access;
 pub mod codes;
 mod error;
 mod language;

@@ -595,3 +595,18 @@ fn stale_versions_are_refused_and_publishing_restarts_the_clock() {
     );
     assert_eq!(search_ids(&engine, "solar"), vec!["v-1"]);
 }
+
+#[test]
+fn drafts_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut draft = listing(
+        "d-1",
+        "en",
+        "Solar desalination",
+        "A draft about desalination.",
+    );
+    draft["status"] = json!("draft");
+    put(&engine, vec![draft]);
+    assert!(search_ids(&engine, "desalination").is_empty());
+}

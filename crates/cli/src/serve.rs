@@ -1,0 +1,44 @@
+//! `silkmatch serve`: the HTTP API on the data directory, with graceful shutdown on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use silkmatch_http::{App, Config};
+use silkmatch_index::Engine;
+
+/// Serves `engine` on `addr` until SIGINT or SIGTERM; requests in flight finish and queued writes are
+/// committed before it returns.
+pub fn run(engine: Engine, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        let app = App::new(engine, Config::default()).context("cannot start the server's workers")?;
+        println!("silkmatch is serving on http://{local}  (try http://{local}/v1/search?q=solar ; Ctrl-C stops)");
+        silkmatch_http::serve(listener, app, shutdown_signal()).await.context("the server failed")?;
+        eprintln!("stopped: requests drained, writes committed");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,331 @@
+//! `/v1/offers` and `/v1/needs`: create, read, replace, merge-patch, publish, withdraw.
+//! Handlers parse, call one engine write (or read), and render.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use silkmatch_core::access::{Access, access};
+use silkmatch_core::{
+    Kind, Listing, Problem, ProblemCode, Validated, draft_from_value, parse_draft, validate,
+};
+use silkmatch_index::{IndexError, Target, Write};
+
+use crate::app::{App, now};
+use crate::error::ApiError;
+use crate::extract::{Caller, IdempotencyKey, IfMatch, JsonBody};
+use crate::idempotency::request_hash;
+use crate::render;
+
+/// The collection path of a kind.
+pub fn collection(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Offer => "offers",
+        Kind::Need => "needs",
+    }
+}
+
+fn invalid(problems: Vec<Problem>) -> ApiError {
+    ApiError::Index(IndexError::invalid(problems))
+}
+
+/// Parses and validates a listing body for a collection: `kind` may be left out, but must not
+/// contradict the path.
+pub fn validated_body(kind: Kind, body: &JsonBody) -> Result<Validated, ApiError> {
+    let mut draft = parse_draft(body.text()).map_err(|problem| match problem.code {
+        ProblemCode::MalformedJson => ApiError::MalformedBody(problem),
+        _ => invalid(vec![problem]),
+    })?;
+    check_kind(kind, &mut draft)?;
+    validate(&draft).map_err(invalid)
+}
+
+fn check_kind(kind: Kind, draft: &mut silkmatch_core::Draft) -> Result<(), ApiError> {
+    match draft.kind.as_deref() {
+        None => draft.kind = Some(kind.as_str().to_owned()),
+        Some(given) if given == kind.as_str() => {}
+        Some(given) => {
+            return Err(invalid(vec![Problem::new(
+                "kind",
+                ProblemCode::UnknownValue,
+                format!(
+                    "`kind` is `{given}` but this is the {} collection; leave `kind` out or send it to /v1/{}.",
+                    collection(kind),
+                    given.trim_end_matches('s')
+                ),
+            )]));
+        }
+    }
+    Ok(())
+}
+
+/// A listing response: the body, `ETag: "<version>"` and, on creation, `Location`.
+fn listing_response(status: StatusCode, listing: &Listing) -> Response {
+    let mut response = (status, Json(render::listing(listing, now()))).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", listing.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!(
+            "/v1/{}/{}",
+            collection(listing.body.kind),
+            listing.id
+        ))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Loads a listing for `caller`, answering 404 for anything it may not know of (another kind, a private
+/// listing of someone else) and, for writes, 403 for someone else's public listing.
+async fn load(
+    app: &App,
+    kind: Kind,
+    id: String,
+    caller: &Caller,
+    for_write: bool,
+) -> Result<Listing, ApiError> {
+    let not_found = || ApiError::NotFound(format!("listing `{id}` not found"));
+    if id.len() > 64 {
+        return Err(not_found());
+    }
+    let lookup = id.clone();
+    let listing = app
+        .blocking(move |engine| engine.get(&lookup))
+        .await??
+        .filter(|listing| listing.body.kind == kind)
+        .ok_or_else(not_found)?;
+    match access(&listing, caller.organisation(), now()) {
+        Access::Owner => Ok(listing),
+        Access::Public if !for_write => Ok(listing),
+        Access::Public => Err(ApiError::Forbidden(format!(
+            "listing `{id}` belongs to another organisation"
+        ))),
+        Access::Hidden => Err(not_found()),
+    }
+}
+
+/// `If-Match` is evaluated before the body (RFC 9110, 13.2.2): a stale version is 412 even when the
+/// body is also invalid. The writer checks it again, atomically.
+fn check_precondition(current: &Listing, if_match: &IfMatch) -> Result<(), ApiError> {
+    match if_match.0 {
+        Some(expected) if expected != current.version => {
+            Err(ApiError::Index(IndexError::VersionMismatch {
+                id: current.id.clone(),
+                expected,
+                current: current.version,
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `POST /v1/{offers|needs}`.
+pub async fn create(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    let remembered_key = key
+        .0
+        .map(|key| format!("{}:{}:{key}", principal.organisation_id, collection(kind)));
+    let hash = request_hash(&body.0);
+    if let Some(key) = &remembered_key
+        && let Some(remembered) = app.idempotency().get(key)
+    {
+        if remembered.request_hash != hash {
+            return Err(ApiError::IdempotencyConflict(
+                "this Idempotency-Key was used with a different body".into(),
+            ));
+        }
+        let mut response = (remembered.status, Json(remembered.body)).into_response();
+        if let Some(etag) = remembered
+            .etag
+            .and_then(|etag| HeaderValue::from_str(&etag).ok())
+        {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        return Ok(response);
+    }
+    let validated = validated_body(kind, &body)?;
+    let written = app
+        .write(Write::Create {
+            owner: principal.organisation_id.clone(),
+            validated,
+        })
+        .await?;
+    let listing = written.listing();
+    if let Some(key) = remembered_key {
+        app.idempotency().put(
+            key,
+            hash,
+            StatusCode::CREATED,
+            render::listing(listing, now()),
+            Some(format!("\"{}\"", listing.version)),
+        );
+    }
+    Ok(listing_response(StatusCode::CREATED, listing))
+}
+
+/// `GET /v1/{offers|needs}/{id}`: the owner sees everything; others see live listings without contact.
+pub async fn read(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let listing = load(&app, kind, id.clone(), &caller, false).await?;
+    let level = access(&listing, caller.organisation(), now());
+    let shown = silkmatch_core::access::visible(listing, level)
+        .ok_or_else(|| ApiError::NotFound(format!("listing `{id}` not found")))?;
+    Ok(listing_response(StatusCode::OK, &shown))
+}
+
+/// `PUT /v1/{offers|needs}/{id}`: replaces the owner's text and facts (status is kept unless given).
+pub async fn replace(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    let current = load(&app, kind, id.clone(), &caller, true).await?;
+    check_precondition(&current, &if_match)?;
+    let validated = validated_body(kind, &body)?;
+    let target = Target {
+        owner: principal.organisation_id.clone(),
+        id,
+        expected_version: if_match.0,
+    };
+    let written = app.write(Write::Replace { target, validated }).await?;
+    Ok(listing_response(StatusCode::OK, written.listing()))
+}
+
+/// `PATCH /v1/{offers|needs}/{id}`: a JSON merge patch (RFC 7396) over the listing's fields.
+pub async fn patch(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    let patch: Value = serde_json::from_slice(&body.0).map_err(|err| {
+        ApiError::MalformedBody(Problem::new(
+            "",
+            ProblemCode::MalformedJson,
+            format!("The body is not valid JSON: {err}."),
+        ))
+    })?;
+    if !patch.is_object() {
+        return Err(ApiError::MalformedBody(Problem::new(
+            "",
+            ProblemCode::InvalidType,
+            "A merge patch must be a JSON object.",
+        )));
+    }
+    let current = load(&app, kind, id.clone(), &caller, true).await?;
+    check_precondition(&current, &if_match)?;
+    let mut document = serde_json::to_value(&current.body).map_err(|_| ApiError::WorkerFailed)?;
+    if let Value::Object(map) = &mut document {
+        map.remove("language_detected");
+    }
+    merge_patch(&mut document, &patch);
+    let mut draft = draft_from_value(document).map_err(|problem| invalid(vec![problem]))?;
+    check_kind(kind, &mut draft)?;
+    let validated = validate(&draft).map_err(invalid)?;
+    // Without If-Match, the version read here guards against a concurrent change being overwritten.
+    let target = Target {
+        owner: principal.organisation_id.clone(),
+        id,
+        expected_version: Some(if_match.0.unwrap_or(current.version)),
+    };
+    let written = app.write(Write::Replace { target, validated }).await?;
+    Ok(listing_response(StatusCode::OK, written.listing()))
+}
+
+/// RFC 7396: objects merge recursively, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let target_map = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch_map {
+        if value.is_null() {
+            target_map.remove(key);
+        } else {
+            merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// `POST /v1/{offers|needs}/{id}/publish`.
+pub async fn publish(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    load(&app, kind, id.clone(), &caller, true).await?;
+    let target = Target {
+        owner: principal.organisation_id.clone(),
+        id,
+        expected_version: if_match.0,
+    };
+    let written = app.write(Write::Publish { target }).await?;
+    Ok(listing_response(StatusCode::OK, written.listing()))
+}
+
+/// `DELETE /v1/{offers|needs}/{id}`: withdraws (deleting is withdrawing; nothing is lost).
+pub async fn withdraw(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    load(&app, kind, id.clone(), &caller, true).await?;
+    let target = Target {
+        owner: principal.organisation_id.clone(),
+        id,
+        expected_version: if_match.0,
+    };
+    let written = app.write(Write::Withdraw { target }).await?;
+    Ok(listing_response(StatusCode::OK, written.listing()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::merge_patch;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut document =
+            json!({"title": "A", "keywords": ["x"], "organisation": {"name": "O", "size": "1-10"}});
+        merge_patch(
+            &mut document,
+            &json!({"title": "B", "keywords": null, "organisation": {"size": null, "country": "CN"}}),
+        );
+        assert_eq!(
+            document,
+            json!({"title": "B", "organisation": {"name": "O", "country": "CN"}})
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Filled in by the durability tests (kill -9 of the server under concurrent writers).
