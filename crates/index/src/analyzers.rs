@@ -97,8 +97,24 @@ impl Analysis {
             .unwrap_or(Analysis::Other)
     }
 
-    /// Builds this language's analyzer.
+    /// This language's analyzer. Built once per process (stop-word sets and filter chains are not
+    /// free) and cloned per use, since a `TextAnalyzer` needs `&mut` to tokenize.
     pub fn analyzer(self) -> TextAnalyzer {
+        static BUILT: std::sync::OnceLock<Vec<TextAnalyzer>> = std::sync::OnceLock::new();
+        let built = BUILT.get_or_init(|| {
+            Analysis::ALL
+                .iter()
+                .map(|analysis| analysis.build())
+                .collect()
+        });
+        built[Analysis::ALL
+            .iter()
+            .position(|analysis| *analysis == self)
+            .expect("ALL lists every analysis")]
+        .clone()
+    }
+
+    fn build(self) -> TextAnalyzer {
         let words = || {
             TextAnalyzer::builder(SimpleTokenizer::default())
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
