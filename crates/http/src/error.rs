@@ -145,6 +145,7 @@ fn status_and_type(error: &ApiError) -> (StatusCode, &'static str) {
             }
             IndexError::Invalid(CoreError::Config(_))
             | IndexError::DataDir { .. }
+            | IndexError::SchemaChanged { .. }
             | IndexError::Store(_)
             | IndexError::Search(_)
             | IndexError::Corrupt { .. }

@@ -39,7 +39,23 @@ impl Engine {
             source,
         })?;
         let store = Store::open(dir)?;
-        let index = SearchIndex::open(&dir.join("search"))?;
+        let search_dir = dir.join("search");
+        let index = match SearchIndex::open(&search_dir) {
+            // The index is derived data: one built by another version is rebuilt from the store.
+            Err(IndexError::SchemaChanged { found, expected }) => {
+                tracing::warn!(
+                    found,
+                    expected,
+                    "search index built by another silkmatch version; rebuilding it from the store"
+                );
+                std::fs::remove_dir_all(&search_dir).map_err(|source| IndexError::Io {
+                    path: search_dir.display().to_string(),
+                    source,
+                })?;
+                SearchIndex::open(&search_dir)?
+            }
+            other => other?,
+        };
         let engine = Engine {
             dir: dir.to_owned(),
             store,

@@ -51,6 +51,14 @@ pub enum IndexError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The search index was built by another version of silkmatch; it is rebuilt from the store.
+    #[error("the search index has schema version {found}, this silkmatch uses {expected}")]
+    SchemaChanged {
+        /// Version found on disk.
+        found: u32,
+        /// Version this build writes.
+        expected: u32,
+    },
     /// SQLite failed.
     #[error("record store failed: {0}")]
     Store(#[from] rusqlite::Error),

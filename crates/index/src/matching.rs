@@ -13,8 +13,8 @@ use silkmatch_core::matching::{
 use silkmatch_core::{Kind, Listing, Timestamp, Trl};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{Searcher, TantivyDocument, Term};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Searcher, Term};
 
 use crate::analyzers::Analysis;
 use crate::engine::Engine;
@@ -22,6 +22,7 @@ use crate::error::{IndexError, Result};
 use crate::query::{AnalysedText, Filters, filter_clauses};
 use crate::schema::{Fields, field_texts};
 use crate::search::snippets_for;
+use crate::search_index::SearchIndex;
 use crate::snippet::Snippet;
 use crate::store;
 
@@ -263,21 +264,14 @@ impl Engine {
 
         let query = candidate_query(fields, listing, &query_side.query, now);
         let top = searcher.search(&query, &TopDocs::with_limit(n_candidates).order_by_score())?;
-        let mut candidates = Vec::with_capacity(top.len());
-        for (_, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let id = doc
-                .get_first(fields.id)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            if let Some(row) = self
-                .store
-                .read(|connection| store::listings::get(connection, &id))?
-            {
-                candidates.push(row.listing);
-            }
-        }
+        let addresses: Vec<tantivy::DocAddress> = top.iter().map(|(_, address)| *address).collect();
+        let ids = SearchIndex::listing_ids(&searcher, &addresses)?;
+        let candidates: Vec<Listing> = self
+            .store
+            .read(|connection| store::listings::get_many(connection, &ids))?
+            .into_iter()
+            .map(|row| row.listing)
+            .collect();
         let analysed: Vec<(Listing, TermVector, BTreeMap<String, String>)> = candidates
             .into_par_iter()
             .map(|candidate| {

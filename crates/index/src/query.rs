@@ -53,7 +53,12 @@ pub fn analyse_query(text: &str, languages: &[LanguageTag]) -> AnalysedText {
     if has(|c| c.is_ascii_alphanumeric() || ('\u{00C0}'..='\u{024F}').contains(&c)) {
         analyses.push(Analysis::English);
         analyses.push(Analysis::Other);
-        if let Some(detected) = silkmatch_core::detect_language(text) {
+        // Detection needs a few words to be reliable, and costs more than analysing a short query.
+        let words = text.split_whitespace().count();
+        if let Some(detected) = (words >= 4)
+            .then(|| silkmatch_core::detect_language(text))
+            .flatten()
+        {
             analyses.push(Analysis::for_language(detected.as_str()));
         }
     }

@@ -12,7 +12,7 @@ use tantivy::schema::{
 use crate::analyzers::{Analysis, TOKENIZER_NAME, mark_language};
 
 /// Bumped whenever the schema or the analysis changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Handles to every field, resolved once.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl Fields {
         );
         let code = INDEXED | FAST;
         let fields = Fields {
-            id: builder.add_text_field("id", STRING | STORED),
+            id: builder.add_text_field("id", STRING | STORED | FAST),
             owner: builder.add_text_field("owner", STRING),
             kind: builder.add_u64_field("kind", code.clone()),
             status: builder.add_u64_field("status", code.clone()),

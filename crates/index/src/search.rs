@@ -4,15 +4,15 @@
 use serde::Serialize;
 use silkmatch_core::{Listing, Timestamp};
 use tantivy::DocAddress;
+use tantivy::Order;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::schema::Value;
-use tantivy::{Order, TantivyDocument};
 
 use crate::analyzers::Analysis;
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::facets::{FacetCollector, Facets};
 use crate::query::{AnalysedText, Filters, analyse_query, search_query};
+use crate::search_index::SearchIndex;
 use crate::snippet::{Snippet, snippet};
 use crate::store;
 
@@ -143,21 +143,19 @@ impl Engine {
             let (docs, total) = searcher.search(&query, &(top.order_by_score(), Count))?;
             (docs, total, Facets::new())
         };
-        let mut hits = Vec::with_capacity(scored.len());
-        for (score, address) in scored {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let id = doc
-                .get_first(fields.id)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            // The index may briefly hold a listing the store has moved on from; the store wins.
-            let Some(row) = self
-                .store
-                .read(|connection| store::listings::get(connection, &id))?
-            else {
-                continue;
-            };
+        let addresses: Vec<DocAddress> = scored.iter().map(|(_, address)| *address).collect();
+        let ids = SearchIndex::listing_ids(&searcher, &addresses)?;
+        let scores: std::collections::HashMap<&str, f32> = ids
+            .iter()
+            .map(String::as_str)
+            .zip(scored.iter().map(|(score, _)| *score))
+            .collect();
+        // The index may briefly hold a listing the store has moved on from; the store wins.
+        let rows = self
+            .store
+            .read(|connection| store::listings::get_many(connection, &ids))?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for row in rows {
             let mut listing = row.listing;
             listing.body.contact = None;
             let snippets = if request.snippets {
@@ -165,6 +163,7 @@ impl Engine {
             } else {
                 Vec::new()
             };
+            let score = scores.get(listing.id.as_str()).copied().unwrap_or(0.0);
             hits.push(Hit {
                 score,
                 listing,
@@ -180,7 +179,7 @@ impl Engine {
     }
 }
 
-/// Snippets for every text of a listing that contains a query term, title first.
+/// Snippets for the first texts of a listing that contain a query term, title first.
 pub fn snippets_for(listing: &Listing, analysed: &AnalysedText) -> Vec<Snippet> {
     if analysed.is_empty() {
         return Vec::new();
@@ -218,8 +217,14 @@ pub fn snippets_for(listing: &Listing, analysed: &AnalysedText) -> Vec<Snippet> 
     if !keywords.is_empty() {
         texts.push(("keywords".into(), keywords.as_str(), own));
     }
+    // Fields are tried in order of how much they say about the listing, and analysis stops once
+    // `MAX_SNIPPETS` are found, so a long description is only read when the short fields do not match.
     texts
         .into_iter()
         .filter_map(|(field, text, analysis)| snippet(&field, text, analysis, &analysed.terms))
+        .take(MAX_SNIPPETS)
         .collect()
 }
+
+/// Snippets per hit.
+pub const MAX_SNIPPETS: usize = 2;

@@ -71,12 +71,9 @@ impl SearchIndex {
             }
         };
         if committed.schema != SCHEMA_VERSION {
-            return Err(IndexError::DataDir {
-                path: dir.display().to_string(),
-                reason: format!(
-                    "the search index has schema version {}, this silkmatch uses {SCHEMA_VERSION}; run `silkmatch reindex`",
-                    committed.schema
-                ),
+            return Err(IndexError::SchemaChanged {
+                found: committed.schema,
+                expected: SCHEMA_VERSION,
             });
         }
         let threads = std::thread::available_parallelism()
@@ -115,6 +112,45 @@ impl SearchIndex {
     /// A searcher over the last reloaded commit.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// The listing ids of hits, read from the `id` fast field (no stored-document decompression);
+    /// each segment's column is opened once.
+    pub fn listing_ids(
+        searcher: &Searcher,
+        addresses: &[tantivy::DocAddress],
+    ) -> Result<Vec<String>> {
+        let mut columns: std::collections::HashMap<u32, tantivy::columnar::StrColumn> =
+            std::collections::HashMap::new();
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let column = searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .str("id")?
+                        .ok_or_else(|| IndexError::DataDir {
+                            path: String::new(),
+                            reason: "the index has no `id` fast field; run `silkmatch reindex`"
+                                .into(),
+                        })?;
+                    entry.insert(column)
+                }
+            };
+            let mut id = String::new();
+            if let Some(ord) = column.term_ords(address.doc_id).next() {
+                column
+                    .ord_to_str(ord, &mut id)
+                    .map_err(|err| IndexError::Io {
+                        path: "index id column".into(),
+                        source: err,
+                    })?;
+            }
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     /// Stages the current state of changed listings: each replaces any older version of itself.

@@ -117,6 +117,26 @@ pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
         .transpose()
 }
 
+/// The listings with these ids, in the order asked (missing ones left out), in one statement.
+pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE id IN ({placeholders})"
+    ))?;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(ids), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut by_id: std::collections::HashMap<String, RawRow> =
+        rows.into_iter().map(|row| (row.0.clone(), row)).collect();
+    ids.iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(decode)
+        .collect()
+}
+
 /// The listing an owner imported under `external_id`.
 pub fn get_by_external_id(
     connection: &Connection,
