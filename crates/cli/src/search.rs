@@ -112,10 +112,10 @@ impl SearchArgs {
                 self.limit
             );
         }
-        if self.offset + self.limit > MAX_WINDOW {
+        if self.offset.saturating_add(self.limit) > MAX_WINDOW {
             bail!(
                 "--offset plus --limit must be at most {MAX_WINDOW}; got {}",
-                self.offset + self.limit
+                self.offset.saturating_add(self.limit)
             );
         }
         let filters = Filters {

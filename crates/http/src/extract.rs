@@ -172,3 +172,24 @@ impl FromRequestParts<App> for IdempotencyKey {
             })
     }
 }
+
+/// The `{id}` path segment. Axum's own `Path` rejection is plain text; this one is a problem naming `id`.
+pub struct PathId(pub String);
+
+impl FromRequestParts<App> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, app).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(rejection) => Err(ApiError::InvalidParameter(Problem::new(
+                "id",
+                ProblemCode::InvalidFormat,
+                format!(
+                    "The `id` in the path cannot be read: {}.",
+                    rejection.body_text()
+                ),
+            ))),
+        }
+    }
+}

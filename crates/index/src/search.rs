@@ -93,7 +93,7 @@ impl Engine {
     pub fn search(&self, request: &SearchRequest, now: Timestamp) -> Result<SearchResults> {
         if request.limit == 0
             || request.limit > MAX_LIMIT
-            || request.offset + request.limit > MAX_WINDOW
+            || request.offset.saturating_add(request.limit) > MAX_WINDOW
         {
             return Err(IndexError::OutOfWindow {
                 limit: request.limit,

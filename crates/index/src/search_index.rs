@@ -48,9 +48,13 @@ impl SearchIndex {
             path: dir.display().to_string(),
             reason: err.to_string(),
         })?;
-        let index = Index::open_or_create(directory, schema).map_err(|err| IndexError::DataDir {
-            path: dir.display().to_string(),
-            reason: format!("the search index cannot be opened ({err}); run `silkmatch reindex` to rebuild it from the store"),
+        let index = Index::open_or_create(directory, schema).map_err(|err| match err {
+            // Fields added or changed by another version: the caller rebuilds from the store.
+            tantivy::TantivyError::SchemaError(_) => IndexError::SchemaChanged { found: 0, expected: SCHEMA_VERSION },
+            other => IndexError::DataDir {
+                path: dir.display().to_string(),
+                reason: format!("the search index cannot be opened ({other}); run `silkmatch reindex` to rebuild it from the store"),
+            },
         })?;
         analyzers::register(&index);
         let payload = index.load_metas()?.payload;

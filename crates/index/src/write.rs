@@ -120,15 +120,26 @@ impl Engine {
             let mut outcomes = Vec::with_capacity(writes.len());
             let mut changed = Vec::new();
             for write in writes {
-                let outcome = apply(transaction, write, now);
+                // Each write in its own savepoint: one that the store refuses (a constraint) fails
+                // alone instead of taking the rest of the batch, other clients' writes, with it.
+                transaction.execute_batch("SAVEPOINT one_write")?;
+                let mut outcome = apply(transaction, write, now);
                 if let Ok(Written::Created(listing) | Written::Updated(listing)) = &outcome {
-                    seq += 1;
-                    store::listings::put(transaction, listing, seq)?;
-                    changed.push(ListingRow {
-                        seq,
-                        listing: listing.clone(),
-                    });
+                    match store::listings::put(transaction, listing, seq + 1) {
+                        Ok(()) => {
+                            seq += 1;
+                            changed.push(ListingRow {
+                                seq,
+                                listing: listing.clone(),
+                            });
+                        }
+                        Err(err) => {
+                            transaction.execute_batch("ROLLBACK TO one_write")?;
+                            outcome = Err(err);
+                        }
+                    }
                 }
+                transaction.execute_batch("RELEASE one_write")?;
                 outcomes.push(outcome);
             }
             Ok((outcomes, changed))
@@ -173,7 +184,16 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
             upsert(transaction, Owner::Id(owner), validated, now)
         }
         Write::Replace { target, validated } => {
-            next_version(targeted(transaction, &target)?, validated, now)
+            let existing = targeted(transaction, &target)?;
+            if let Some(external_id) = &validated.body.external_id
+                && store::listings::get_by_external_id(transaction, &existing.owner, external_id)?
+                    .is_some_and(|row| row.listing.id != existing.id)
+            {
+                return Err(IndexError::Conflict(format!(
+                    "you already have another listing with external_id `{external_id}`"
+                )));
+            }
+            next_version(existing, validated, now)
         }
         Write::Publish { target } => {
             let existing = targeted(transaction, &target)?;

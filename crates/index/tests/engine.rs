@@ -610,3 +610,53 @@ fn drafts_are_not_found() {
     put(&engine, vec![draft]);
     assert!(search_ids(&engine, "desalination").is_empty());
 }
+
+#[test]
+fn a_refused_write_does_not_take_its_batch_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let same_org = |external_id: &str, title: &str| {
+        let mut value = listing(
+            external_id,
+            "en",
+            title,
+            "A pump driven by something renewable.",
+        );
+        value["organisation"]["name"] = json!("Pump Works");
+        value
+    };
+    let written = put(
+        &engine,
+        vec![same_org("x-a", "Solar pump"), same_org("x-b", "Wind pump")],
+    );
+    let (first, second) = (written[0].listing().clone(), written[1].listing().clone());
+    assert_eq!(first.owner, second.owner, "one organisation");
+    // Giving the second listing the first one's external id is refused; the write beside it lands.
+    let colliding = Write::Replace {
+        target: Target {
+            owner: second.owner.clone(),
+            id: second.id.clone(),
+            expected_version: None,
+        },
+        validated: validated(same_org("x-a", "Wind pump")),
+    };
+    let neighbour = Write::Upsert {
+        owner: Owner::FromListing,
+        validated: validated(listing(
+            "x-c",
+            "en",
+            "Tidal pump",
+            "A pump driven by the tide.",
+        )),
+    };
+    let outcomes = engine
+        .write(vec![colliding, neighbour], now(), IndexCommit::Now)
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], Err(silkmatch_index::IndexError::Conflict(_))),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(outcomes[1].is_ok());
+    assert_eq!(search_ids(&engine, "tidal"), vec!["x-c"]);
+}

@@ -1,7 +1,7 @@
 //! `/v1/organisations` and `/v1/tokens`: administration, for administrator tokens only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use silkmatch_index::IndexError;
 
 use crate::app::{App, now};
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, PathId};
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &JsonBody) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(&body.0);
@@ -152,7 +152,7 @@ pub async fn list_tokens(State(app): State<App>, caller: Caller) -> Result<Json<
 pub async fn revoke_token(
     State(app): State<App>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     app.blocking(move |engine| engine.revoke_token(&id, now()))

@@ -2,7 +2,7 @@
 //! Handlers parse, call one engine write (or read), and render.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -14,7 +14,7 @@ use silkmatch_index::{IndexError, Target, Write};
 
 use crate::app::{App, now};
 use crate::error::ApiError;
-use crate::extract::{Caller, IdempotencyKey, IfMatch, JsonBody};
+use crate::extract::{Caller, IdempotencyKey, IfMatch, JsonBody, PathId};
 use crate::idempotency::request_hash;
 use crate::render;
 
@@ -177,7 +177,7 @@ pub async fn read(
     kind: Kind,
     State(app): State<App>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let listing = load(&app, kind, id.clone(), &caller, false).await?;
     let level = access(&listing, caller.organisation(), now());
@@ -192,7 +192,7 @@ pub async fn replace(
     State(app): State<App>,
     caller: Caller,
     if_match: IfMatch,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
@@ -214,7 +214,7 @@ pub async fn patch(
     State(app): State<App>,
     caller: Caller,
     if_match: IfMatch,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
@@ -277,7 +277,7 @@ pub async fn publish(
     State(app): State<App>,
     caller: Caller,
     if_match: IfMatch,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
     load(&app, kind, id.clone(), &caller, true).await?;
@@ -296,7 +296,7 @@ pub async fn withdraw(
     State(app): State<App>,
     caller: Caller,
     if_match: IfMatch,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
     load(&app, kind, id.clone(), &caller, true).await?;

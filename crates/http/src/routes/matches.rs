@@ -2,7 +2,7 @@
 //! runtime, bounded, with explanations.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 use silkmatch_core::access::{Access, access};
 use silkmatch_core::matching::Ranker;
@@ -13,7 +13,7 @@ use super::listings::validated_body;
 use super::search::pairs;
 use crate::app::{App, now};
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, PathId};
 use crate::render;
 
 fn bad(field: &str, message: String) -> ApiError {
@@ -102,7 +102,7 @@ pub async fn for_listing(
     kind: Kind,
     State(app): State<App>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let request = match_request(raw.as_deref())?;

@@ -15,6 +15,7 @@ use silkmatch_index::{Filters, MAX_LIMIT, MAX_WINDOW, SearchRequest, Sort};
 
 use crate::app::{App, now};
 use crate::error::ApiError;
+use crate::extract::Caller;
 use crate::render;
 
 fn bad(field: &str, message: String) -> ApiError {
@@ -233,12 +234,12 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError
         ));
     }
     let offset = number::<usize>(&values("offset"), "offset", "a whole number")?.unwrap_or(0);
-    if offset + limit > MAX_WINDOW {
+    if offset.saturating_add(limit) > MAX_WINDOW {
         return Err(bad(
             "offset",
             format!(
                 "`offset` + `limit` must be at most {MAX_WINDOW}; got {}.",
-                offset + limit
+                offset.saturating_add(limit)
             ),
         ));
     }
@@ -317,6 +318,7 @@ pub fn read_cursor(key: &[u8; 32], fingerprint: &str, cursor: &str) -> Result<us
 /// `GET /v1/search`.
 pub async fn search(
     State(app): State<App>,
+    _caller: Caller, // A token, when given, must be valid even where none is needed.
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let ParsedSearch {
@@ -326,7 +328,7 @@ pub async fn search(
     } = parse_search(&pairs(raw.as_deref())?)?;
     if let Some(cursor) = cursor {
         request.offset = read_cursor(app.cursor_key(), &fingerprint, &cursor)?;
-        if request.offset + request.limit > MAX_WINDOW {
+        if request.offset.saturating_add(request.limit) > MAX_WINDOW {
             return Err(bad(
                 "cursor",
                 format!(
