@@ -54,7 +54,7 @@ impl Default for Config {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Config {
             cpu_threads: cores,
-            max_expensive: cores * 8,
+            max_expensive: cores * 32,
         }
     }
 }
