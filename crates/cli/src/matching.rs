@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use silkmatch_core::matching::{Ranker, Weights};
-use silkmatch_core::{Kind, Listing, Status, parse_draft, validate};
+use silkmatch_core::{Kind, Listing, parse_draft, validate};
 use silkmatch_index::{Engine, MAX_CANDIDATES, MatchRequest, MatchResults};
 
 /// Arguments of `silkmatch match`.
@@ -176,36 +176,16 @@ fn unsaved_listing(
             listed.join("; ")
         )
     })?;
-    Ok(Listing {
-        id: String::new(),
-        owner: String::new(),
-        status: Status::Published,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-        published_at: Some(now),
-        expires_at: None,
-        body: validated.body,
-    })
+    Ok(Listing::unsaved(validated.body, "", now))
 }
 
 /// `{"matches": [{"id", "external_id", "kind", "title", "score", "explanation"}, …]}` in rank order.
 pub fn results_json(results: &MatchResults) -> serde_json::Value {
+    // The same shape as the API's match responses: one renderer for both front ends.
     let matches: Vec<_> = results
         .matches
         .iter()
-        .map(|found| {
-            json!({
-                "id": found.listing.id,
-                "external_id": found.listing.body.external_id,
-                "kind": found.listing.body.kind,
-                "title": found.listing.body.title,
-                "country": found.listing.body.organisation.country,
-                "score": found.score,
-                "explanation": found.explanation,
-                "snippets": found.snippets,
-            })
-        })
+        .map(silkmatch_http::render::found_match)
         .collect();
     json!({ "matches": matches, "candidates_considered": results.candidates_considered, "query_terms": results.query_terms })
 }

@@ -9,7 +9,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod metrics;
-mod render;
+pub mod render;
 mod routes;
 
 use std::future::Future;

@@ -203,6 +203,22 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// A listing that is not stored, for "rank partners for this" requests: treated as published
+    /// now, with no id, owned by `owner` (empty for nobody) so that owner's own listings are left out.
+    pub fn unsaved(body: ListingBody, owner: &str, now: Timestamp) -> Listing {
+        Listing {
+            id: String::new(),
+            owner: owner.to_owned(),
+            status: Status::Published,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+            published_at: Some(now),
+            expires_at: None,
+            body,
+        }
+    }
+
     /// Whether the public may see it and matching may propose it at `now` (data model, "Lifecycle").
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.status == Status::Published && self.expires_at.is_none_or(|expiry| expiry > now)

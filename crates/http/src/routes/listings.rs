@@ -80,7 +80,7 @@ fn listing_response(status: StatusCode, listing: &Listing) -> Response {
 
 /// Loads a listing for `caller`, answering 404 for anything it may not know of (another kind, a private
 /// listing of someone else) and, for writes, 403 for someone else's public listing.
-async fn load(
+pub(super) async fn load(
     app: &App,
     kind: Kind,
     id: String,

@@ -4,9 +4,8 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
-use silkmatch_core::access::{Access, access};
 use silkmatch_core::matching::Ranker;
-use silkmatch_core::{Kind, Listing, Problem, ProblemCode, Status};
+use silkmatch_core::{Kind, Listing, Problem, ProblemCode};
 use silkmatch_index::{MAX_CANDIDATES, MatchRequest};
 
 use super::listings::validated_body;
@@ -106,16 +105,7 @@ pub async fn for_listing(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let request = match_request(raw.as_deref())?;
-    let not_found = || ApiError::NotFound(format!("listing `{id}` not found"));
-    let lookup = id.clone();
-    let listing = app
-        .blocking(move |engine| engine.get(&lookup))
-        .await??
-        .filter(|listing| listing.body.kind == kind)
-        .ok_or_else(not_found)?;
-    if access(&listing, caller.organisation(), now()) == Access::Hidden {
-        return Err(not_found());
-    }
+    let listing = super::listings::load(&app, kind, id, &caller, false).await?;
     rank(&app, listing, request).await
 }
 
@@ -146,16 +136,10 @@ pub async fn for_body(
     };
     let validated = validated_body(kind, &body)?;
     let now = now();
-    let listing = Listing {
-        id: String::new(),
-        owner: caller.organisation().unwrap_or_default().to_owned(),
-        status: Status::Published,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-        published_at: Some(now),
-        expires_at: None,
-        body: validated.body,
-    };
+    let listing = Listing::unsaved(
+        validated.body,
+        caller.organisation().unwrap_or_default(),
+        now,
+    );
     rank(&app, listing, request).await
 }
