@@ -9,7 +9,7 @@
 #   QUERIES       queries per query set (default 300)
 #   OUT           output folder (default: the repo's benches/out/scale)
 #   WORK          folder for the temporary data directories (default: the system's temp folder;
-#                 1 000 000 listings need about 10 GB there while they run)
+#                 1 000 000 listings need about 6 GB there while they run)
 #   SCALE_BIN     run this scale binary as it is instead of building it with
 #                 `cargo bench -p silkmatch-cli --bench scale --no-run`
 #   STEP_TIMEOUT  seconds allowed to each size (default 10800); a run that takes longer is killed
@@ -18,7 +18,7 @@
 #
 # What it does: builds the bench once (bench profile), then runs it for each size, one after the
 # other, logging to OUT/scale-N.log; the bench writes OUT/scale-N.json and OUT/scale-N.md. At the
-# end it prints every table. 1 000 000 listings take tens of minutes on 2 cores.
+# end it prints every table. 1 000 000 listings take about 8 minutes on 2 quiet cores.
 #
 # Exit status: 0 when every size ran, 1 when one failed or timed out, 2 on a setup error.
 set -euo pipefail
