@@ -8,6 +8,7 @@ use serde::Serialize;
 use silkmatch_core::{Listing, Timestamp};
 
 use crate::error::{IndexError, Result};
+use crate::matching::{DEFAULT_SIDE_CACHE_ENTRIES, SideCache};
 use crate::search_index::SearchIndex;
 use crate::store::{self, ListingRow, Store, StoreStats};
 
@@ -24,6 +25,8 @@ pub struct Engine {
     pub(crate) index: SearchIndex,
     /// Serialises writers so change sequence numbers are assigned and indexed in order.
     pub(crate) write_lock: Mutex<()>,
+    /// Prepared match candidates, by the change sequence number of their version.
+    pub(crate) side_cache: SideCache,
 }
 
 impl Engine {
@@ -61,6 +64,7 @@ impl Engine {
             store,
             index,
             write_lock: Mutex::new(()),
+            side_cache: SideCache::new(DEFAULT_SIDE_CACHE_ENTRIES),
         };
         engine.catch_up(progress)?;
         Ok(engine)
@@ -82,6 +86,12 @@ impl Engine {
             })?;
         }
         Engine::open_with_progress(dir, progress)
+    }
+
+    /// Sets how many prepared match candidates are kept (each about 12 KB); a batch over the whole
+    /// corpus wants them all, a small server fewer. Drops what was cached.
+    pub fn set_match_cache_entries(&mut self, entries: usize) {
+        self.side_cache = SideCache::new(entries);
     }
 
     /// The data directory.
@@ -119,6 +129,39 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// The store rows of search hits, in hit order, read by change sequence number. A hit whose
+    /// listing was written again after the searcher opened is read by id instead: the store wins.
+    /// Aligned with `addresses`; `None` only if the store has no such listing at all.
+    pub(crate) fn hit_rows(
+        &self,
+        searcher: &tantivy::Searcher,
+        addresses: &[tantivy::DocAddress],
+    ) -> Result<Vec<Option<ListingRow>>> {
+        let seqs = SearchIndex::listing_seqs(searcher, addresses)?;
+        let mut rows = self
+            .store
+            .read(|connection| store::listings::get_many_by_seq(connection, &seqs))?;
+        let moved: Vec<tantivy::DocAddress> = rows
+            .iter()
+            .zip(addresses)
+            .filter(|(row, _)| row.is_none())
+            .map(|(_, address)| *address)
+            .collect();
+        if !moved.is_empty() {
+            let ids = SearchIndex::listing_ids(searcher, &moved)?;
+            let mut current: std::collections::HashMap<String, ListingRow> = self
+                .store
+                .read(|connection| store::listings::get_many(connection, &ids))?
+                .into_iter()
+                .map(|row| (row.listing.id.clone(), row))
+                .collect();
+            for (slot, id) in rows.iter_mut().filter(|row| row.is_none()).zip(&ids) {
+                *slot = current.remove(id);
+            }
+        }
+        Ok(rows)
     }
 
     /// The listing with this id, any status (callers decide what the reader may see).

@@ -24,10 +24,11 @@ pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};
 pub use matching::{
-    FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, Prepared, analyse_listing,
-    constraint_filters,
+    DEFAULT_SIDE_CACHE_ENTRIES, FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, Prepared,
+    analyse_listing, candidate_text_query, constraint_filters, found_match,
 };
 pub use query::{AnalysedText, Filters, analyse_query};
+pub use schema::Fields;
 pub use search::{Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, snippets_for};
 pub use snippet::{Snippet, escape};
 pub use write::{IndexCommit, Owner, PUBLICATION_DAYS, Target, Write, Written};

@@ -12,13 +12,17 @@ use tantivy::schema::{
 use crate::analyzers::{Analysis, TOKENIZER_NAME, mark_language};
 
 /// Bumped whenever the schema or the analysis changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field, resolved once.
 #[derive(Debug, Clone)]
 pub struct Fields {
     /// The listing's ULID: deletion key and link back to the record store.
     pub id: Field,
+    /// The store's change sequence number of the indexed version: one integer names both the
+    /// listing and its version, so hits are read back from the store, and cached analyses keyed,
+    /// without string lookups.
+    pub seq: Field,
     /// Owning organisation id.
     pub owner: Field,
     /// Offer (0) or need (1).
@@ -74,6 +78,7 @@ impl Fields {
         let code = INDEXED | FAST;
         let fields = Fields {
             id: builder.add_text_field("id", STRING | STORED | FAST),
+            seq: builder.add_u64_field("seq", FAST),
             owner: builder.add_text_field("owner", STRING),
             kind: builder.add_u64_field("kind", code.clone()),
             status: builder.add_u64_field("status", code.clone()),
@@ -112,11 +117,12 @@ impl Fields {
         TextField::ALL.map(|field| (field, self.text_field(field)))
     }
 
-    /// Turns a stored listing into its index document.
-    pub fn document(&self, listing: &Listing) -> TantivyDocument {
+    /// Turns a stored listing, written under change sequence number `seq`, into its index document.
+    pub fn document(&self, listing: &Listing, seq: u64) -> TantivyDocument {
         let body = &listing.body;
         let mut doc = TantivyDocument::default();
         doc.add_text(self.id, &listing.id);
+        doc.add_u64(self.seq, seq);
         doc.add_text(self.owner, &listing.owner);
         doc.add_u64(self.kind, kind_code(body.kind));
         doc.add_u64(self.status, status_code(listing.status));

@@ -12,9 +12,7 @@ use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::facets::{FacetCollector, Facets};
 use crate::query::{AnalysedText, Filters, analyse_query, search_query};
-use crate::search_index::SearchIndex;
 use crate::snippet::{Snippet, snippet};
-use crate::store;
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -144,18 +142,11 @@ impl Engine {
             (docs, total, Facets::new())
         };
         let addresses: Vec<DocAddress> = scored.iter().map(|(_, address)| *address).collect();
-        let ids = SearchIndex::listing_ids(&searcher, &addresses)?;
-        let scores: std::collections::HashMap<&str, f32> = ids
-            .iter()
-            .map(String::as_str)
-            .zip(scored.iter().map(|(score, _)| *score))
-            .collect();
         // The index may briefly hold a listing the store has moved on from; the store wins.
-        let rows = self
-            .store
-            .read(|connection| store::listings::get_many(connection, &ids))?;
+        let rows = self.hit_rows(&searcher, &addresses)?;
         let mut hits = Vec::with_capacity(rows.len());
-        for row in rows {
+        for (row, (score, _)) in rows.into_iter().zip(&scored) {
+            let Some(row) = row else { continue };
             let mut listing = row.listing;
             listing.body.contact = None;
             let snippets = if request.snippets {
@@ -163,9 +154,8 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let score = scores.get(listing.id.as_str()).copied().unwrap_or(0.0);
             hits.push(Hit {
-                score,
+                score: *score,
                 listing,
                 snippets,
             });

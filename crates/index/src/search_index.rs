@@ -118,8 +118,32 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
-    /// The listing ids of hits, read from the `id` fast field (no stored-document decompression);
-    /// each segment's column is opened once.
+    /// The store change sequence numbers of hits, read from the `seq` fast field: an integer per hit,
+    /// no string dictionary or stored-document decompression; each segment's column is opened once.
+    pub fn listing_seqs(
+        searcher: &Searcher,
+        addresses: &[tantivy::DocAddress],
+    ) -> Result<Vec<u64>> {
+        let mut columns: std::collections::HashMap<u32, tantivy::columnar::Column<u64>> =
+            std::collections::HashMap::new();
+        let mut seqs = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("seq")?,
+                ),
+            };
+            seqs.push(column.first(address.doc_id).unwrap_or(0));
+        }
+        Ok(seqs)
+    }
+
+    /// The listing ids of hits, read from the `id` fast field; slower than `listing_seqs`, so only
+    /// for hits whose version the store has moved on from since the searcher was opened.
     pub fn listing_ids(
         searcher: &Searcher,
         addresses: &[tantivy::DocAddress],
@@ -165,7 +189,7 @@ impl SearchIndex {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for row in rows {
             writer.delete_term(Term::from_field_text(self.fields.id, &row.listing.id));
-            writer.add_document(self.fields.document(&row.listing))?;
+            writer.add_document(self.fields.document(&row.listing, row.seq))?;
         }
         Ok(())
     }

@@ -238,3 +238,47 @@ fn a_maximal_listing_yields_a_bounded_query() {
         Some("o-good")
     );
 }
+
+/// Every score and explanation of a match, in rank order, as JSON: what must not depend on caching.
+fn answer(engine: &Engine, listing: &Listing) -> String {
+    let results = engine
+        .matches_for(listing, &MatchRequest::default(), now())
+        .unwrap();
+    serde_json::to_string(&results).unwrap()
+}
+
+#[test]
+fn cached_candidates_give_exactly_the_answer_of_fresh_ones_before_and_after_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let listings = corpus(&engine);
+    let need = &listings[0];
+
+    let cold = answer(&engine, need);
+    assert!(cold.contains("o-good"), "{cold}");
+    assert_eq!(answer(&engine, need), cold, "warm equals cold");
+    engine.clear_match_cache();
+    assert_eq!(answer(&engine, need), cold, "cold again equals cold");
+
+    // A write changes the corpus statistics (a new searcher generation) and one candidate: the
+    // cached sides prepared under the old statistics must not leak into the new answer.
+    let mut changed = offer(
+        "o-other",
+        "Seller 2",
+        "membrane desalination of sea water with solar energy and lithium battery storage",
+    );
+    changed["summary"] = json!("Solar membrane desalination, now with storage.");
+    store(&engine, vec![changed]);
+    let warm_after_write = answer(&engine, need);
+    assert_ne!(
+        warm_after_write, cold,
+        "the changed offer is now a candidate"
+    );
+    drop(engine);
+    let reopened = Engine::open(dir.path()).unwrap();
+    assert_eq!(
+        answer(&reopened, need),
+        warm_after_write,
+        "a fresh engine on the same data agrees with the warm one"
+    );
+}

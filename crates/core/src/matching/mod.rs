@@ -8,7 +8,7 @@ mod signals;
 mod text;
 mod weights;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -93,10 +93,7 @@ pub fn score_directed(
     let signals: SignalValues = [
         text,
         signals::technology(need, offer),
-        signals::overlap(
-            &from.keyword_keys.keys().collect::<BTreeSet<_>>(),
-            &to.keyword_keys.keys().collect(),
-        ),
+        signals::key_overlap(&from.keyword_keys, &to.keyword_keys),
         signals::sector(need, offer),
         signals::readiness(need, offer),
         signals::partner(need, offer),
@@ -156,9 +153,10 @@ pub struct Match {
 
 /// Scores every candidate against the query in parallel, drops those breaking a hard constraint, and
 /// returns the best `k` by `ranker`, ties broken by listing id so the order is deterministic.
-pub fn rank(
+/// Candidates may be owned sides or shared ones (`Arc<MatchSide>`, as the index's cache hands out).
+pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
     query: &MatchSide,
-    candidates: &[MatchSide],
+    candidates: &[C],
     stats: &CorpusStats,
     weights: &Weights,
     now: Timestamp,
@@ -169,6 +167,7 @@ pub fn rank(
         .par_iter()
         .enumerate()
         .filter_map(|(candidate_idx, candidate)| {
+            let candidate = candidate.borrow();
             let forward = score_directed(query, candidate, stats, weights, now).ok()?;
             let backward = score_directed(candidate, query, stats, weights, now).ok()?;
             let reciprocal = reciprocal(forward.score, backward.score);
@@ -189,10 +188,8 @@ pub fn rank(
         .collect();
     matches.sort_by(|a, b| {
         b.score.total_cmp(&a.score).then_with(|| {
-            candidates[a.candidate_idx]
-                .listing
-                .id
-                .cmp(&candidates[b.candidate_idx].listing.id)
+            let id = |idx: usize| &candidates[idx].borrow().listing.id;
+            id(a.candidate_idx).cmp(id(b.candidate_idx))
         })
     });
     matches.truncate(k);

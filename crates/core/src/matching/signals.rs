@@ -37,11 +37,24 @@ pub fn technology(a: &Listing, b: &Listing) -> f32 {
 
 /// Share of the smaller set found in the larger; 0 when either is empty (nothing to compare).
 pub fn overlap<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f32 {
-    let smaller = a.len().min(b.len());
+    share_of_smaller(a.len(), b.len(), a.intersection(b).count())
+}
+
+/// `overlap` of two maps' keys, without building sets (keywords are compared on every pair).
+pub fn key_overlap<K: Ord, A, B>(
+    a: &std::collections::BTreeMap<K, A>,
+    b: &std::collections::BTreeMap<K, B>,
+) -> f32 {
+    let common = a.keys().filter(|key| b.contains_key(*key)).count();
+    share_of_smaller(a.len(), b.len(), common)
+}
+
+fn share_of_smaller(a: usize, b: usize, common: usize) -> f32 {
+    let smaller = a.min(b);
     if smaller == 0 {
         return 0.0;
     }
-    a.intersection(b).count() as f32 / smaller as f32
+    common as f32 / smaller as f32
 }
 
 /// Overlap of NACE sections.

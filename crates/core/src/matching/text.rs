@@ -2,7 +2,7 @@
 //! text, with the index's corpus statistics passed in. Computing it here, rather than reading tantivy
 //! scores, gives both directions of a pair from one formula and keeps the matched terms as evidence.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -46,11 +46,13 @@ const B: f32 = 0.75;
 /// Chosen by measurement on Cranfield and CACM (docs/relevance.md): stronger title weights lose on both.
 pub const FIELD_BOOSTS: [f32; 4] = [0.3, 0.3, 1.0, 1.0];
 
-/// A listing's analysed text: term frequencies and token counts per field.
+/// A listing's analysed text: term frequencies and token counts per field. Maps use a fast
+/// non-cryptographic hash: ranking looks terms up on every pair, and the keys are not attacker-chosen
+/// in a way that matters (a listing's own terms, bounded by its validated size).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermVector {
     /// Term → occurrences, per field.
-    pub counts: [HashMap<String, u32>; 4],
+    pub counts: [FxHashMap<String, u32>; 4],
     /// Tokens per field (BM25's document length).
     pub lengths: [u32; 4],
 }
@@ -70,7 +72,7 @@ pub struct CorpusStats {
     /// Average tokens per field.
     pub average_lengths: [f32; 4],
     /// Documents containing each term (in `body`, which holds every term of a listing).
-    pub doc_freq: HashMap<String, u64>,
+    pub doc_freq: FxHashMap<String, u64>,
 }
 
 impl CorpusStats {

@@ -137,6 +137,26 @@ pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRo
         .collect()
 }
 
+/// The rows written under these change sequence numbers, aligned with `seqs`: `None` where the
+/// listing has been written again since (its current row has a newer `seq`).
+pub fn get_many_by_seq(connection: &Connection, seqs: &[u64]) -> Result<Vec<Option<ListingRow>>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; seqs.len()].join(", ");
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE seq IN ({placeholders})"
+    ))?;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(seqs), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut by_seq: std::collections::HashMap<u64, RawRow> =
+        rows.into_iter().map(|row| (row.1, row)).collect();
+    seqs.iter()
+        .map(|seq| by_seq.remove(seq).map(decode).transpose())
+        .collect()
+}
+
 /// The listing an owner imported under `external_id`.
 pub fn get_by_external_id(
     connection: &Connection,

@@ -1,0 +1,315 @@
+//! Matching against the index: candidate generation (the listing's own discriminative terms as a
+//! tantivy query, hard constraints as filters applied before top-k), then rescoring of the candidates
+//! by the core model, in parallel, and explanations with snippets for the best.
+
+mod candidates;
+mod sides;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use silkmatch_core::matching::{
+    CorpusStats, Explanation, Match, MatchSide, QueryTerm, Ranker, TermVector, TextField, Weights,
+    explain, rank,
+};
+use silkmatch_core::{Listing, Timestamp};
+use tantivy::collector::TopDocs;
+
+pub use candidates::{candidate_text_query, constraint_filters};
+pub(crate) use sides::SideCache;
+pub use sides::{DEFAULT_SIDE_CACHE_ENTRIES, analyse_listing};
+
+use crate::engine::Engine;
+use crate::error::{IndexError, Result};
+use crate::query::AnalysedText;
+use crate::search::snippets_for;
+use crate::search_index::SearchIndex;
+use crate::snippet::Snippet;
+use candidates::candidate_query;
+use sides::corpus_stats;
+
+/// Most candidates a match request may rescore.
+pub const MAX_CANDIDATES: usize = 1_000;
+
+/// What to match and how.
+#[derive(Debug, Clone)]
+pub struct MatchRequest {
+    /// Matches to return.
+    pub k: usize,
+    /// Candidates taken from the index for rescoring (recall is bounded by this).
+    pub candidates: usize,
+    /// The score that orders matches.
+    pub ranker: Ranker,
+    /// Signal weights.
+    pub weights: Weights,
+    /// Whether to build explanations and snippets.
+    pub explain: bool,
+}
+
+impl Default for MatchRequest {
+    fn default() -> Self {
+        MatchRequest {
+            k: 10,
+            candidates: 100,
+            ranker: Ranker::Reciprocal,
+            weights: Weights::defaults(),
+            explain: true,
+        }
+    }
+}
+
+/// One match, as shown to users: the candidate's public view and why it is there.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundMatch {
+    /// The candidate, contact removed.
+    pub listing: Listing,
+    /// The score the ranking used.
+    pub score: f32,
+    /// The reasons (when asked for).
+    pub explanation: Option<Explanation>,
+    /// Highlighted matched terms in the candidate's text (when asked for).
+    pub snippets: Vec<Snippet>,
+}
+
+/// The answer to a match request.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchResults {
+    /// The query listing's discriminative terms, as used for candidate generation.
+    pub query_terms: Vec<QueryTerm>,
+    /// Candidates the index returned before rescoring.
+    pub candidates_considered: usize,
+    /// The best matches, best first.
+    pub matches: Vec<FoundMatch>,
+}
+
+/// A query listing and its candidates, analysed and ready for `silkmatch_core::matching::rank`.
+/// Candidate generation does not depend on the weights, so tuning re-ranks one `Prepared` many times.
+pub struct Prepared {
+    /// The query side.
+    pub query: MatchSide,
+    /// Candidates that passed the index's constraint filters, best BM25 first (shared with the
+    /// engine's cache of prepared candidates).
+    pub candidates: Vec<Arc<MatchSide>>,
+    /// Corpus statistics covering every term of the query and the candidates' query terms.
+    pub stats: CorpusStats,
+}
+
+/// A candidate whose side must be prepared: analysed text in hand, terms not yet chosen.
+struct Unprepared {
+    /// Its place among the hits.
+    position: usize,
+    /// The change sequence number of the version analysed.
+    seq: u64,
+    listing: Listing,
+    vector: TermVector,
+    keywords: BTreeMap<String, String>,
+}
+
+impl Engine {
+    /// Generates up to `n_candidates` candidates for `listing` at `now` and prepares both sides.
+    /// Candidates come from the cache of prepared sides when the searcher generation they were
+    /// prepared under is the current one, which gives the same sides a fresh preparation would.
+    pub fn prepare_match(
+        &self,
+        listing: &Listing,
+        n_candidates: usize,
+        now: Timestamp,
+    ) -> Result<Prepared> {
+        let searcher = self.index.searcher();
+        let generation = searcher.generation().generation_id();
+        let fields = self.index.fields();
+        let (query_vector, query_keywords) = analyse_listing(listing);
+        let query_stats = corpus_stats(
+            &searcher,
+            fields,
+            query_vector.counts[TextField::Body.idx()].keys(),
+        )?;
+        let own_docs = u64::from(listing.is_live(now) && self.get(&listing.id)?.is_some());
+        let query_side = MatchSide::new(
+            listing.clone(),
+            query_vector,
+            query_keywords,
+            &query_stats,
+            own_docs,
+        );
+
+        let query = candidate_query(fields, listing, &query_side.query, now);
+        let top = searcher.search(&query, &TopDocs::with_limit(n_candidates).order_by_score())?;
+        let addresses: Vec<tantivy::DocAddress> = top.iter().map(|(_, address)| *address).collect();
+        let seqs = SearchIndex::listing_seqs(&searcher, &addresses)?;
+
+        let mut stats = CorpusStats {
+            n_docs: query_stats.n_docs,
+            average_lengths: query_stats.average_lengths,
+            doc_freq: Default::default(),
+        };
+        let mut sides: Vec<Option<Arc<MatchSide>>> = vec![None; seqs.len()];
+        // Candidates to prepare: cached under older statistics (text already analysed), or absent.
+        let mut stale: Vec<(usize, u64, Arc<MatchSide>)> = Vec::new();
+        let mut absent: Vec<usize> = Vec::new();
+        for (position, seq) in seqs.iter().enumerate() {
+            match self.side_cache.get(*seq) {
+                Some(cached) if cached.generation == generation => {
+                    for (term, doc_freq) in cached.side.query.iter().zip(&cached.doc_freq) {
+                        stats.doc_freq.insert(term.term.clone(), *doc_freq);
+                    }
+                    sides[position] = Some(Arc::clone(&cached.side));
+                }
+                Some(cached) => stale.push((position, *seq, Arc::clone(&cached.side))),
+                None => absent.push(position),
+            }
+        }
+        let absent_addresses: Vec<tantivy::DocAddress> =
+            absent.iter().map(|position| addresses[*position]).collect();
+        let rows = self.hit_rows(&searcher, &absent_addresses)?;
+        let mut to_prepare: Vec<Unprepared> = stale
+            .into_iter()
+            .map(|(position, seq, side)| {
+                let side = Arc::unwrap_or_clone(side);
+                Unprepared {
+                    position,
+                    seq,
+                    listing: side.listing,
+                    vector: side.terms,
+                    keywords: side.keyword_keys,
+                }
+            })
+            .collect();
+        to_prepare.par_extend(
+            absent
+                .into_par_iter()
+                .zip(rows)
+                .filter_map(|(position, row)| {
+                    let row = row?;
+                    let (vector, keywords) = analyse_listing(&row.listing);
+                    Some(Unprepared {
+                        position,
+                        seq: row.seq,
+                        listing: row.listing,
+                        vector,
+                        keywords,
+                    })
+                }),
+        );
+        if !to_prepare.is_empty() {
+            let fresh = corpus_stats(
+                &searcher,
+                fields,
+                to_prepare
+                    .iter()
+                    .flat_map(|unprepared| unprepared.vector.counts[TextField::Body.idx()].keys()),
+            )?;
+            let prepared: Vec<(usize, Arc<MatchSide>)> = to_prepare
+                .into_par_iter()
+                .map(|unprepared| {
+                    let side = Arc::new(MatchSide::new(
+                        unprepared.listing,
+                        unprepared.vector,
+                        unprepared.keywords,
+                        &fresh,
+                        1,
+                    ));
+                    self.side_cache
+                        .insert(unprepared.seq, generation, Arc::clone(&side), &fresh);
+                    (unprepared.position, side)
+                })
+                .collect();
+            for (position, side) in prepared {
+                for term in &side.query {
+                    let doc_freq = fresh.doc_freq.get(&term.term).copied().unwrap_or(0);
+                    stats.doc_freq.insert(term.term.clone(), doc_freq);
+                }
+                sides[position] = Some(side);
+            }
+        }
+        stats.doc_freq.extend(query_stats.doc_freq);
+        Ok(Prepared {
+            query: query_side,
+            candidates: sides.into_iter().flatten().collect(),
+            stats,
+        })
+    }
+
+    /// Forgets every prepared candidate, so the next requests prepare theirs from the store
+    /// (for measuring cold requests, and after changing analyzers in tests).
+    pub fn clear_match_cache(&self) {
+        self.side_cache.clear();
+    }
+
+    /// Ranks partners for `listing` (stored or not) at `now`.
+    pub fn matches_for(
+        &self,
+        listing: &Listing,
+        request: &MatchRequest,
+        now: Timestamp,
+    ) -> Result<MatchResults> {
+        if request.k == 0 || request.candidates == 0 || request.candidates > MAX_CANDIDATES {
+            return Err(IndexError::OutOfWindow {
+                limit: request.k,
+                offset: request.candidates,
+            });
+        }
+        let Prepared {
+            query: query_side,
+            candidates: candidate_sides,
+            stats,
+        } = self.prepare_match(listing, request.candidates.max(request.k), now)?;
+        let candidates_considered = candidate_sides.len();
+        let ranked = rank(
+            &query_side,
+            &candidate_sides,
+            &stats,
+            &request.weights,
+            now,
+            request.ranker,
+            request.k,
+        );
+        let matches = ranked
+            .iter()
+            .map(|found| {
+                let candidate = &candidate_sides[found.candidate_idx];
+                found_match(&query_side, candidate, found, request, now)
+            })
+            .collect();
+        Ok(MatchResults {
+            query_terms: query_side.query,
+            candidates_considered,
+            matches,
+        })
+    }
+}
+
+/// A ranked candidate as users see it: contact removed and, when asked for, the explanation and
+/// the candidate's text highlighted where the query's terms matched.
+pub fn found_match(
+    query_side: &MatchSide,
+    candidate: &MatchSide,
+    found: &Match,
+    request: &MatchRequest,
+    now: Timestamp,
+) -> FoundMatch {
+    let mut public = candidate.listing.clone();
+    public.body.contact = None;
+    let (explanation, snippets) = if request.explain {
+        let explanation = explain(query_side, candidate, found, &request.weights, now);
+        let matched = AnalysedText {
+            terms: found
+                .forward
+                .matched_terms
+                .iter()
+                .map(|term| (term.clone(), 1))
+                .collect(),
+        };
+        (Some(explanation), snippets_for(&public, &matched))
+    } else {
+        (None, Vec::new())
+    };
+    FoundMatch {
+        listing: public,
+        score: found.score,
+        explanation,
+        snippets,
+    }
+}

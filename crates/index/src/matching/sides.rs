@@ -1,0 +1,132 @@
+//! The two sides of a match, prepared for the core model: analysed text, keywords, discriminative
+//! terms and corpus statistics. Preparing a candidate means re-analysing its whole text, which costs
+//! more than finding it, so prepared candidates are cached by the change sequence number of the
+//! version they were built from (which never changes meaning) and the searcher generation whose
+//! statistics chose their terms (so a cached side is exactly what a fresh one would be).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use silkmatch_core::Listing;
+use silkmatch_core::matching::{CorpusStats, MatchSide, TermVector};
+use tantivy::{Searcher, Term};
+
+use crate::analyzers::Analysis;
+use crate::error::Result;
+use crate::schema::{Fields, field_texts};
+
+/// A listing's analysed text and its normalised keywords, from the same analyzers the index uses.
+pub fn analyse_listing(listing: &Listing) -> (TermVector, BTreeMap<String, String>) {
+    let mut vector = TermVector::default();
+    for (field, analysis, text) in field_texts(&listing.body) {
+        let terms = analysis.terms(text);
+        vector.lengths[field.idx()] += terms.len() as u32;
+        let counts = &mut vector.counts[field.idx()];
+        for term in terms {
+            *counts.entry(term).or_insert(0) += 1;
+        }
+    }
+    let own = Analysis::for_language(listing.body.language.as_str());
+    let keywords = listing
+        .body
+        .keywords
+        .iter()
+        .map(|keyword| (own.terms(keyword).join(" "), keyword.clone()))
+        .filter(|(key, _)| !key.is_empty())
+        .collect();
+    (vector, keywords)
+}
+
+/// Corpus statistics for a set of terms, read from one searcher.
+pub(crate) fn corpus_stats<'a>(
+    searcher: &Searcher,
+    fields: &Fields,
+    terms: impl Iterator<Item = &'a String>,
+) -> Result<CorpusStats> {
+    let n_docs = searcher.num_docs();
+    let mut average_lengths = [0.0f32; 4];
+    for (text_field, field) in fields.text_fields() {
+        let mut tokens = 0u64;
+        for segment in searcher.segment_readers() {
+            tokens += segment.inverted_index(field)?.total_num_tokens();
+        }
+        average_lengths[text_field.idx()] = if n_docs == 0 {
+            0.0
+        } else {
+            tokens as f32 / n_docs as f32
+        };
+    }
+    let unique: rustc_hash::FxHashSet<&String> = terms.collect();
+    let doc_freq = unique
+        .into_par_iter()
+        .map(|term| {
+            Ok((
+                term.clone(),
+                searcher.doc_freq(&Term::from_field_text(fields.body, term))?,
+            ))
+        })
+        .collect::<tantivy::Result<rustc_hash::FxHashMap<String, u64>>>()?;
+    Ok(CorpusStats {
+        n_docs,
+        average_lengths,
+        doc_freq,
+    })
+}
+
+/// Prepared candidates kept by default: about 12 KB each (listing, term vector, keywords), so some
+/// 200 MB; enough for the candidates of a busy day's distinct match requests on a mid-sized corpus.
+pub const DEFAULT_SIDE_CACHE_ENTRIES: usize = 16_384;
+
+/// A prepared candidate and the statistics it was prepared under.
+pub(crate) struct CachedSide {
+    /// Searcher generation whose statistics chose `side.query`.
+    pub generation: u64,
+    /// The side.
+    pub side: Arc<MatchSide>,
+    /// Document frequencies of `side.query`'s terms under `generation`: all that ranking needs to
+    /// know of the corpus for this side.
+    pub doc_freq: Vec<u64>,
+}
+
+/// Prepared candidate sides by the change sequence number of the version they were built from.
+pub(crate) struct SideCache {
+    entries: quick_cache::sync::Cache<u64, Arc<CachedSide>>,
+}
+
+impl SideCache {
+    /// A cache of at most `entries` sides.
+    pub fn new(entries: usize) -> SideCache {
+        SideCache {
+            entries: quick_cache::sync::Cache::new(entries.max(1)),
+        }
+    }
+
+    /// The side of version `seq`, if cached.
+    pub fn get(&self, seq: u64) -> Option<Arc<CachedSide>> {
+        self.entries.get(&seq)
+    }
+
+    /// Keeps `side`, built from version `seq` under searcher `generation`, with the document
+    /// frequencies of its query terms taken from `stats`.
+    pub fn insert(&self, seq: u64, generation: u64, side: Arc<MatchSide>, stats: &CorpusStats) {
+        let doc_freq = side
+            .query
+            .iter()
+            .map(|term| stats.doc_freq.get(&term.term).copied().unwrap_or(0))
+            .collect();
+        self.entries.insert(
+            seq,
+            Arc::new(CachedSide {
+                generation,
+                side,
+                doc_freq,
+            }),
+        );
+    }
+
+    /// Forgets every side (benchmarks measure cold requests with it).
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
+}
