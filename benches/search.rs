@@ -14,6 +14,10 @@
 //!   snippets cost.
 //! - `search_zh_ru`: Chinese and Russian subject names, silkmatch only (the baseline's `en_stem`
 //!   cannot segment Chinese or stem Russian, so there is nothing fair to set beside it).
+//! - `match_need`: ranking offers for 32 stored needs; `bare_tantivy` is BM25 top 20 of the 32
+//!   terms silkmatch's candidate generation chose for each; `silkmatch_warm` is `matches_for` (k 20,
+//!   100 candidates, explanations) with the candidates' prepared sides cached from earlier requests,
+//!   `silkmatch_cold` the same with that cache emptied before each iteration.
 //! - `import_2k`: 2 000 listings from JSON into a fresh directory: silkmatch validates, writes the
 //!   SQLite store and the index and commits; the baseline extracts the text and indexes it.
 //!
@@ -243,6 +247,99 @@ fn bench_zh_ru_search(c: &mut Criterion, corpus: &Corpus) {
     group.finish();
 }
 
+/// Needs of the match group.
+const N_MATCH_NEEDS: usize = 32;
+
+/// Ranking offers for stored needs: the bare baseline runs BM25 of the 32 terms silkmatch's candidate
+/// generation chose (as `match_scale` does, top 20); silkmatch runs `matches_for` (k 20, 100
+/// candidates, explanations) warm (the needs asked before, candidates' prepared sides cached) and
+/// cold (the cache emptied before each iteration over the needs, outside the timing).
+fn bench_matching(c: &mut Criterion, corpus: &Corpus) {
+    let now = common::search_time();
+    let engine = &corpus.engine;
+    let request = silkmatch_index::MatchRequest {
+        k: 20,
+        ..Default::default()
+    };
+    let candidates: Vec<silkmatch_core::Listing> = generate(&GeneratorConfig {
+        offers: N_OFFERS,
+        needs: N_OFFERS,
+        seed: SEED,
+    })
+    .filter(|listing| listing["kind"] == "need")
+    .step_by(N_OFFERS / (4 * N_MATCH_NEEDS))
+    .map(|listing| {
+        let external_id = listing["external_id"].as_str().expect("an external id");
+        engine.resolve(external_id).expect("the need is stored")
+    })
+    .collect();
+    // Needs whose constraints leave offers to rank (a few rule out every offer of this corpus), and
+    // for each, BM25 of its selected terms on the bare index.
+    let mut needs = Vec::with_capacity(N_MATCH_NEEDS);
+    let mut bare_queries: Vec<tantivy::query::BooleanQuery> = Vec::with_capacity(N_MATCH_NEEDS);
+    for need in candidates {
+        if needs.len() == N_MATCH_NEEDS {
+            break;
+        }
+        let results = engine
+            .matches_for(&need, &request, now)
+            .expect("matching succeeds");
+        if results.matches.is_empty() {
+            continue;
+        }
+        let clauses = results
+            .query_terms
+            .iter()
+            .map(|term| {
+                let query: Box<dyn tantivy::query::Query> =
+                    Box::new(tantivy::query::TermQuery::new(
+                        tantivy::Term::from_field_text(corpus.bare.fields.text, &term.term),
+                        tantivy::schema::IndexRecordOption::WithFreqs,
+                    ));
+                (tantivy::query::Occur::Should, query)
+            })
+            .collect();
+        bare_queries.push(tantivy::query::BooleanQuery::new(clauses));
+        needs.push(need);
+    }
+    assert_eq!(needs.len(), N_MATCH_NEEDS, "enough needs find offers");
+    let mut group = c.benchmark_group("match_need");
+    group.throughput(Throughput::Elements(needs.len() as u64));
+    group.bench_function("bare_tantivy", |b| {
+        b.iter(|| {
+            for query in &bare_queries {
+                let top = corpus
+                    .bare
+                    .searcher
+                    .search(
+                        query,
+                        &tantivy::collector::TopDocs::with_limit(20).order_by_score(),
+                    )
+                    .expect("the bare query runs");
+                black_box(top);
+            }
+        })
+    });
+    let rank_all = || {
+        for need in &needs {
+            let results = engine
+                .matches_for(black_box(need), &request, now)
+                .expect("matching succeeds");
+            assert!(!results.matches.is_empty());
+            black_box(results);
+        }
+    };
+    group.bench_function("silkmatch_warm", |b| b.iter(rank_all));
+    group.bench_function("silkmatch_cold", |b| {
+        b.iter_batched(
+            || engine.clear_match_cache(),
+            |()| rank_all(),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 /// Import of 2 000 listings into a fresh directory, per contender.
 fn bench_import(c: &mut Criterion) {
     let listings: Vec<Value> = generate(&GeneratorConfig {
@@ -312,6 +409,7 @@ fn benches(c: &mut Criterion) {
     let mut corpus = build_corpus();
     bench_english_search(c, &mut corpus);
     bench_zh_ru_search(c, &corpus);
+    bench_matching(c, &corpus);
     drop(corpus);
     bench_import(c);
 }

@@ -44,6 +44,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Prepared match candidates kept in memory (about 12 KB each), so repeated and overlapping
+        /// match requests skip re-reading and re-analysing them.
+        #[arg(long, default_value_t = silkmatch_index::DEFAULT_SIDE_CACHE_ENTRIES)]
+        match_cache: usize,
     },
     /// Manage organisations.
     Org {
@@ -126,7 +130,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&cli.data, args),
         Command::Search(args) => search::run(&open(&cli.data)?, args),
         Command::Match(args) => matching::run(&open(&cli.data)?, args),
-        Command::Serve { addr } => serve::run(open(&cli.data)?, addr),
+        Command::Serve { addr, match_cache } => {
+            let mut engine = open(&cli.data)?;
+            engine.set_match_cache_entries(match_cache);
+            serve::run(engine, addr)
+        }
         Command::Org { command } => admin::org(&open(&cli.data)?, command),
         Command::Token { command } => admin::token(&open(&cli.data)?, command),
         Command::Show { id } => {

@@ -1,49 +1,84 @@
 //! How listings and matches look in JSON: the data model's field names, flat, with the server's
 //! fields beside the owner's. Contact blocks are removed before anything reaches here for the public.
 
+use serde::Serialize;
 use serde_json::{Value, json};
-use silkmatch_core::{Listing, Status, Timestamp};
-use silkmatch_index::{FoundMatch, Hit};
+use silkmatch_core::{Country, Kind, LanguageTag, Listing, ListingBody, Status, Timestamp};
+use silkmatch_index::{FoundMatch, Hit, Snippet};
 
-/// A listing as the API shows it. `status` reads `expired` once a publication has lapsed.
-pub fn listing(listing: &Listing, now: Timestamp) -> Value {
-    let mut value = serde_json::to_value(&listing.body).unwrap_or_else(|_| json!({}));
+/// A listing as the API shows it: the owner's fields and the server's side by side, flat.
+/// Serialised straight to bytes (no intermediate `Value`): search pages carry up to 100 of these.
+#[derive(Debug, Serialize)]
+pub struct ListingView<'a> {
+    #[serde(flatten)]
+    body: &'a ListingBody,
+    id: &'a str,
+    owner: &'a str,
+    status: Status,
+    version: u64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Timestamp>,
+}
+
+/// The view of `listing` at `now`. `status` reads `expired` once a publication has lapsed.
+pub fn listing_view(listing: &Listing, now: Timestamp) -> ListingView<'_> {
     let status = if listing.status == Status::Published && !listing.is_live(now) {
         Status::Expired
     } else {
         listing.status
     };
-    if let Value::Object(map) = &mut value {
-        map.insert("id".into(), json!(listing.id));
-        map.insert("owner".into(), json!(listing.owner));
-        map.insert("status".into(), json!(status));
-        map.insert("version".into(), json!(listing.version));
-        map.insert("created_at".into(), json!(listing.created_at));
-        map.insert("updated_at".into(), json!(listing.updated_at));
-        if let Some(published_at) = listing.published_at {
-            map.insert("published_at".into(), json!(published_at));
-        }
-        if let Some(expires_at) = listing.expires_at {
-            map.insert("expires_at".into(), json!(expires_at));
-        }
+    ListingView {
+        body: &listing.body,
+        id: &listing.id,
+        owner: &listing.owner,
+        status,
+        version: listing.version,
+        created_at: listing.created_at,
+        updated_at: listing.updated_at,
+        published_at: listing.published_at,
+        expires_at: listing.expires_at,
     }
-    value
 }
 
-/// A search hit.
-pub fn hit(hit: &Hit, now: Timestamp) -> Value {
-    json!({
-        "id": hit.listing.id,
-        "external_id": hit.listing.body.external_id,
-        "kind": hit.listing.body.kind,
-        "title": hit.listing.body.title,
-        "summary": hit.listing.body.summary,
-        "language": hit.listing.body.language,
-        "country": hit.listing.body.organisation.country,
-        "score": hit.score,
-        "snippets": hit.snippets,
-        "listing": listing(&hit.listing, now),
-    })
+/// `listing_view` as a JSON value, for responses that add to it.
+pub fn listing(listing: &Listing, now: Timestamp) -> Value {
+    serde_json::to_value(listing_view(listing, now)).unwrap_or_else(|_| json!({}))
+}
+
+/// A search hit: the fields a results list shows, then the whole listing.
+#[derive(Debug, Serialize)]
+pub struct HitView<'a> {
+    id: &'a str,
+    external_id: &'a Option<String>,
+    kind: Kind,
+    title: &'a str,
+    summary: &'a str,
+    language: &'a LanguageTag,
+    country: &'a Country,
+    score: f32,
+    snippets: &'a [Snippet],
+    listing: ListingView<'a>,
+}
+
+/// The view of a search hit at `now`.
+pub fn hit(hit: &Hit, now: Timestamp) -> HitView<'_> {
+    let body = &hit.listing.body;
+    HitView {
+        id: &hit.listing.id,
+        external_id: &body.external_id,
+        kind: body.kind,
+        title: &body.title,
+        summary: &body.summary,
+        language: &body.language,
+        country: &body.organisation.country,
+        score: hit.score,
+        snippets: &hit.snippets,
+        listing: listing_view(&hit.listing, now),
+    }
 }
 
 /// A match, in the shape `silkmatch match --json` prints.

@@ -6,12 +6,14 @@ use axum::extract::{RawQuery, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+
+use serde::Serialize;
 use sha2::Sha256;
 use silkmatch_core::{
-    Cooperation, Country, Kind, LanguageTag, Problem, ProblemCode, Sector, TechnologyField, Trl,
+    Cooperation, Country, Kind, LanguageTag, Problem, ProblemCode, Sector, TechnologyField,
+    Timestamp, Trl,
 };
-use silkmatch_index::{Filters, MAX_LIMIT, MAX_WINDOW, SearchRequest, Sort};
+use silkmatch_index::{Filters, Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort};
 
 use crate::app::{App, now};
 use crate::error::ApiError;
@@ -320,7 +322,7 @@ pub async fn search(
     State(app): State<App>,
     _caller: Caller, // A token, when given, must be valid even where none is needed.
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchResponse>, ApiError> {
     let ParsedSearch {
         mut request,
         fingerprint,
@@ -345,14 +347,43 @@ pub async fn search(
     let next = offset + limit;
     let next_cursor = (next < results.total.min(MAX_WINDOW))
         .then(|| make_cursor(app.cursor_key(), &fingerprint, next));
-    let hits: Vec<Value> = results
-        .hits
-        .iter()
-        .map(|hit| render::hit(hit, now))
-        .collect();
-    Ok(Json(
-        json!({ "total": results.total, "offset": offset, "limit": limit, "hits": hits, "facets": results.facets, "next_cursor": next_cursor }),
-    ))
+    Ok(Json(SearchResponse {
+        results,
+        offset,
+        limit,
+        next_cursor,
+        now,
+    }))
+}
+
+/// The body of a search response, serialised straight from the engine's results (a page carries up
+/// to 100 whole listings; building a `Value` first would copy each of them once more).
+pub struct SearchResponse {
+    results: SearchResults,
+    offset: usize,
+    limit: usize,
+    next_cursor: Option<String>,
+    now: Timestamp,
+}
+
+impl Serialize for SearchResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Hits<'a>(&'a [Hit], Timestamp);
+        impl Serialize for Hits<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|hit| render::hit(hit, self.1)))
+            }
+        }
+        let mut body = serializer.serialize_struct("SearchResponse", 6)?;
+        body.serialize_field("total", &self.results.total)?;
+        body.serialize_field("offset", &self.offset)?;
+        body.serialize_field("limit", &self.limit)?;
+        body.serialize_field("hits", &Hits(&self.results.hits, self.now))?;
+        body.serialize_field("facets", &self.results.facets)?;
+        body.serialize_field("next_cursor", &self.next_cursor)?;
+        body.end()
+    }
 }
 
 #[cfg(test)]
