@@ -19,6 +19,18 @@ use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_http::{App, Config};
 use silkmatch_index::{Engine, SearchRequest};
 
+/// Sends a request and reads the whole answer, as a client that uses it would (an unread body
+/// also costs the connection its keep-alive); true for a 2xx.
+async fn answered(request: reqwest::RequestBuilder) -> bool {
+    match request.send().await {
+        Ok(response) => {
+            let success = response.status().is_success();
+            response.bytes().await.is_ok() && success
+        }
+        Err(_) => false,
+    }
+}
+
 struct Args {
     listings: usize,
     seconds: u64,
@@ -205,7 +217,7 @@ fn main() {
                 let summary = closed_loop(clients, args.seconds, move |n| {
                     let url = format!("{base}/v1/search?q={}{suffix}", queries[n % queries.len()].replace(' ', "+"));
                     let client = client.clone();
-                    async move { client.get(url).send().await.map(|response| response.status().is_success()).unwrap_or(false) }
+                    async move { answered(client.get(url)).await }
                 })
                 .await;
                 lines.push(format!("| {label}, HTTP | {clients} | {:.0} | {:.2} | {:.2} | {} |", summary.per_second, summary.p50_ms, summary.p99_ms, summary.errors));
@@ -218,13 +230,13 @@ fn main() {
             let background = tokio::spawn(closed_loop(16, args.seconds, move |n| {
                 let url = format!("{search_base}/v1/search?q={}", queries[n % queries.len()].replace(' ', "+"));
                 let client = search_client.clone();
-                async move { client.get(url).send().await.map(|response| response.status().is_success()).unwrap_or(false) }
+                async move { answered(client.get(url)).await }
             }));
             let (client, base, ids) = (client.clone(), base.clone(), Arc::new(need_ids));
             let matches = closed_loop(1, args.seconds, move |n| {
                 let url = format!("{base}/v1/needs/{}/matches?k=20", ids[n % ids.len()]);
                 let client = client.clone();
-                async move { client.get(url).send().await.map(|response| response.status().is_success()).unwrap_or(false) }
+                async move { answered(client.get(url)).await }
             })
             .await;
             let searches = background.await.expect("background searches");
@@ -246,9 +258,9 @@ fn main() {
                             "technology_fields": [1], "trl": 5, "ipr": "none", "cooperation": ["licence"],
                             "organisation": {"name": "Load Test Centre", "kind": "public_body", "country": "CN"}, "contact": {"name": "L", "email": "l@example.org"}, "status": "published"
                         });
-                        client.post(format!("{base}/v1/offers")).bearer_auth(token).json(&body).send().await.map(|response| response.status().is_success()).unwrap_or(false)
+                        answered(client.post(format!("{base}/v1/offers")).bearer_auth(token).json(&body)).await
                     } else {
-                        client.get(format!("{base}/v1/search?q={query}")).send().await.map(|response| response.status().is_success()).unwrap_or(false)
+                        answered(client.get(format!("{base}/v1/search?q={query}"))).await
                     }
                 }
             })

@@ -623,7 +623,7 @@ impl Contender {
     /// What must happen before the timing starts.
     fn set_up(self, ctx: &Ctx) {
         if matches!(self, Contender::SilkmatchCold | Contender::PrepareCold) {
-            ctx.engine.clear_match_cache();
+            ctx.engine.clear_caches();
         }
     }
 

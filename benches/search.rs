@@ -332,7 +332,7 @@ fn bench_matching(c: &mut Criterion, corpus: &Corpus) {
     group.bench_function("silkmatch_warm", |b| b.iter(rank_all));
     group.bench_function("silkmatch_cold", |b| {
         b.iter_batched(
-            || engine.clear_match_cache(),
+            || engine.clear_caches(),
             |()| rank_all(),
             BatchSize::PerIteration,
         )

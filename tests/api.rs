@@ -199,11 +199,34 @@ async fn submit_publish_search_match_withdraw() {
         .await
         .2;
     assert_eq!(search_ids(&results), vec![id.clone()]);
-    assert!(
-        results["hits"][0]["listing"]["contact"].is_null(),
-        "anonymous readers never see contacts"
-    );
     assert!(results["facets"]["country"].as_array().is_some());
+    // A hit is a card unless the whole listing is asked for; neither carries the contact block.
+    let card = &results["hits"][0];
+    assert_eq!(
+        card["title"],
+        json!("Solar powered membrane desalination"),
+        "{card}"
+    );
+    assert!(
+        card.get("listing").is_none() && card.get("contact").is_none(),
+        "{card}"
+    );
+    let full = server
+        .call(
+            Method::GET,
+            "/v1/search?q=desalination&full=true",
+            None,
+            None,
+            &[],
+        )
+        .await
+        .2;
+    let listing = &full["hits"][0]["listing"];
+    assert_eq!(listing["id"], json!(id), "{full}");
+    assert!(
+        listing["summary"].is_string() && listing.get("contact").is_none(),
+        "{full}"
+    );
     let public = server
         .call(
             Method::GET,

@@ -3,7 +3,12 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use silkmatch_core::{Country, Kind, LanguageTag, Listing, ListingBody, Status, Timestamp};
+use std::collections::BTreeSet;
+
+use silkmatch_core::{
+    Cooperation, Country, Kind, LanguageTag, Listing, ListingBody, Status, TechnologyField,
+    Timestamp, Trl,
+};
 use silkmatch_index::{FoundMatch, Hit, Snippet};
 
 /// A listing as the API shows it: the owner's fields and the server's side by side, flat.
@@ -49,24 +54,36 @@ pub fn listing(listing: &Listing, now: Timestamp) -> Value {
     serde_json::to_value(listing_view(listing, now)).unwrap_or_else(|_| json!({}))
 }
 
-/// A search hit: the fields a results list shows, then the whole listing.
+/// A search hit: what a results list shows (a card), and the whole listing only when asked for
+/// (`full=true`): a page of whole listings is five times the bytes, and `GET /v1/{kind}s/{id}` is
+/// one request away.
 #[derive(Debug, Serialize)]
 pub struct HitView<'a> {
     id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     external_id: &'a Option<String>,
     kind: Kind,
     title: &'a str,
     summary: &'a str,
     language: &'a LanguageTag,
     country: &'a Country,
+    organisation: &'a str,
+    technology_fields: &'a [TechnologyField],
+    trl: Trl,
+    cooperation: &'a BTreeSet<Cooperation>,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Timestamp>,
     score: f32,
     snippets: &'a [Snippet],
-    listing: ListingView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listing: Option<ListingView<'a>>,
 }
 
-/// The view of a search hit at `now`.
-pub fn hit(hit: &Hit, now: Timestamp) -> HitView<'_> {
+/// The view of a search hit at `now`; `full` adds the whole listing.
+pub fn hit(hit: &Hit, now: Timestamp, full: bool) -> HitView<'_> {
     let body = &hit.listing.body;
+    let view = listing_view(&hit.listing, now);
     HitView {
         id: &hit.listing.id,
         external_id: &body.external_id,
@@ -75,9 +92,15 @@ pub fn hit(hit: &Hit, now: Timestamp) -> HitView<'_> {
         summary: &body.summary,
         language: &body.language,
         country: &body.organisation.country,
+        organisation: &body.organisation.name,
+        technology_fields: &body.technology_fields,
+        trl: body.readiness(),
+        cooperation: &body.cooperation,
+        status: view.status,
+        expires_at: hit.listing.expires_at,
         score: hit.score,
         snippets: &hit.snippets,
-        listing: listing_view(&hit.listing, now),
+        listing: full.then_some(view),
     }
 }
 

@@ -2,7 +2,7 @@
 //! (committed and fsynced), then to the index; opening replays whatever the index is missing.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use silkmatch_core::{Listing, Timestamp};
@@ -27,7 +27,12 @@ pub struct Engine {
     pub(crate) write_lock: Mutex<()>,
     /// Prepared match candidates, by the change sequence number of their version.
     pub(crate) side_cache: SideCache,
+    /// Decoded listings of search hits, by the change sequence number of their version.
+    listing_cache: quick_cache::sync::Cache<u64, Arc<Listing>>,
 }
+
+/// Decoded listings kept for search hits: about 4 KB each, so some 130 MB.
+pub const DEFAULT_LISTING_CACHE_ENTRIES: usize = 32_768;
 
 impl Engine {
     /// Opens the data directory (creating it when missing) and brings the index up to the store.
@@ -65,6 +70,7 @@ impl Engine {
             index,
             write_lock: Mutex::new(()),
             side_cache: SideCache::new(DEFAULT_SIDE_CACHE_ENTRIES),
+            listing_cache: quick_cache::sync::Cache::new(DEFAULT_LISTING_CACHE_ENTRIES),
         };
         engine.catch_up(progress)?;
         Ok(engine)
@@ -140,9 +146,35 @@ impl Engine {
         addresses: &[tantivy::DocAddress],
     ) -> Result<Vec<Option<ListingRow>>> {
         let seqs = SearchIndex::listing_seqs(searcher, addresses)?;
-        let mut rows = self
-            .store
-            .read(|connection| store::listings::get_many_by_seq(connection, &seqs))?;
+        // A change sequence number names one version for good, so a decoded listing kept under it
+        // is never stale; popular listings skip the store read and the JSON decoding.
+        let mut rows: Vec<Option<ListingRow>> = seqs
+            .iter()
+            .map(|seq| {
+                self.listing_cache.get(seq).map(|listing| ListingRow {
+                    seq: *seq,
+                    listing: Listing::clone(&listing),
+                })
+            })
+            .collect();
+        let unread: Vec<u64> = seqs
+            .iter()
+            .zip(&rows)
+            .filter(|(_, row)| row.is_none())
+            .map(|(seq, _)| *seq)
+            .collect();
+        if !unread.is_empty() {
+            let read = self
+                .store
+                .read(|connection| store::listings::get_many_by_seq(connection, &unread))?;
+            for (slot, row) in rows.iter_mut().filter(|row| row.is_none()).zip(read) {
+                if let Some(row) = &row {
+                    self.listing_cache
+                        .insert(row.seq, Arc::new(row.listing.clone()));
+                }
+                *slot = row;
+            }
+        }
         let moved: Vec<tantivy::DocAddress> = rows
             .iter()
             .zip(addresses)
@@ -162,6 +194,10 @@ impl Engine {
             }
         }
         Ok(rows)
+    }
+
+    pub(crate) fn clear_listing_cache(&self) {
+        self.listing_cache.clear();
     }
 
     /// The listing with this id, any status (callers decide what the reader may see).

@@ -257,7 +257,7 @@ fn cached_candidates_give_exactly_the_answer_of_fresh_ones_before_and_after_writ
     let cold = answer(&engine, need);
     assert!(cold.contains("o-good"), "{cold}");
     assert_eq!(answer(&engine, need), cold, "warm equals cold");
-    engine.clear_match_cache();
+    engine.clear_caches();
     assert_eq!(answer(&engine, need), cold, "cold again equals cold");
 
     // A write changes the corpus statistics (a new searcher generation) and one candidate: the

@@ -109,9 +109,11 @@ pub struct ParsedSearch {
     pub fingerprint: String,
     /// The cursor given.
     pub cursor: Option<String>,
+    /// Whether each hit carries its whole listing (`full=true`) or only what a results list shows.
+    pub full: bool,
 }
 
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "q",
     "kind",
     "country",
@@ -127,6 +129,7 @@ const KNOWN: [&str; 15] = [
     "offset",
     "facets",
     "snippets",
+    "full",
 ];
 
 /// Parses the parameters of api.md, "Search parameters".
@@ -245,9 +248,10 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError
             ),
         ));
     }
-    let flag = |name: &str| -> Result<bool, ApiError> {
+    let flag_or = |name: &str, default: bool| -> Result<bool, ApiError> {
         match values(name).last().copied() {
-            None | Some("true") => Ok(true),
+            None => Ok(default),
+            Some("true") => Ok(true),
             Some("false") => Ok(false),
             Some(other) => Err(bad(
                 name,
@@ -268,9 +272,10 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError
         sort,
         limit,
         offset,
-        facets: flag("facets")?,
-        snippets: flag("snippets")?,
+        facets: flag_or("facets", true)?,
+        snippets: flag_or("snippets", true)?,
     };
+    let full = flag_or("full", false)?;
     let fingerprint = format!(
         "{:?}|{:?}|{:?}|{}",
         request.text, request.filters, request.sort, request.limit
@@ -279,6 +284,7 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError
         request,
         fingerprint,
         cursor,
+        full,
     })
 }
 
@@ -327,6 +333,7 @@ pub async fn search(
         mut request,
         fingerprint,
         cursor,
+        full,
     } = parse_search(&pairs(raw.as_deref())?)?;
     if let Some(cursor) = cursor {
         request.offset = read_cursor(app.cursor_key(), &fingerprint, &cursor)?;
@@ -353,6 +360,7 @@ pub async fn search(
         limit,
         next_cursor,
         now,
+        full,
     }))
 }
 
@@ -364,22 +372,23 @@ pub struct SearchResponse {
     limit: usize,
     next_cursor: Option<String>,
     now: Timestamp,
+    full: bool,
 }
 
 impl Serialize for SearchResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        struct Hits<'a>(&'a [Hit], Timestamp);
+        struct Hits<'a>(&'a [Hit], Timestamp, bool);
         impl Serialize for Hits<'_> {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.0.iter().map(|hit| render::hit(hit, self.1)))
+                serializer.collect_seq(self.0.iter().map(|hit| render::hit(hit, self.1, self.2)))
             }
         }
         let mut body = serializer.serialize_struct("SearchResponse", 6)?;
         body.serialize_field("total", &self.results.total)?;
         body.serialize_field("offset", &self.offset)?;
         body.serialize_field("limit", &self.limit)?;
-        body.serialize_field("hits", &Hits(&self.results.hits, self.now))?;
+        body.serialize_field("hits", &Hits(&self.results.hits, self.now, self.full))?;
         body.serialize_field("facets", &self.results.facets)?;
         body.serialize_field("next_cursor", &self.next_cursor)?;
         body.end()

@@ -232,10 +232,11 @@ impl Engine {
         })
     }
 
-    /// Forgets every prepared candidate, so the next requests prepare theirs from the store
-    /// (for measuring cold requests, and after changing analyzers in tests).
-    pub fn clear_match_cache(&self) {
+    /// Forgets every prepared candidate and decoded listing, so the next requests read and prepare
+    /// theirs from the store (for measuring cold requests).
+    pub fn clear_caches(&self) {
         self.side_cache.clear();
+        self.clear_listing_cache();
     }
 
     /// Ranks partners for `listing` (stored or not) at `now`.
