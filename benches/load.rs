@@ -232,6 +232,14 @@ fn main() {
                 let client = search_client.clone();
                 async move { answered(client.get(url)).await }
             }));
+            // Liveness while the CPU is busy with searches and matches: the probe must not queue
+            // behind them (it never touches the CPU pool).
+            let (probe_client, probe_base) = (client.clone(), base.clone());
+            let health = tokio::spawn(closed_loop(1, args.seconds, move |_| {
+                let client = probe_client.clone();
+                let url = format!("{probe_base}/healthz");
+                async move { answered(client.get(url)).await }
+            }));
             let (client, base, ids) = (client.clone(), base.clone(), Arc::new(need_ids));
             let matches = closed_loop(1, args.seconds, move |n| {
                 let url = format!("{base}/v1/needs/{}/matches?k=20", ids[n % ids.len()]);
@@ -239,9 +247,12 @@ fn main() {
                 async move { answered(client.get(url)).await }
             })
             .await;
+            let health = health.await.expect("health probes");
             let searches = background.await.expect("background searches");
             lines.push(format!("| matches under 16 searching clients | 1 | {:.0} | {:.2} | {:.2} | {} |", matches.per_second, matches.p50_ms, matches.p99_ms, matches.errors));
             lines.push(format!("| searches beside the matches | 16 | {:.0} | {:.2} | {:.2} | {} |", searches.per_second, searches.p50_ms, searches.p99_ms, searches.errors));
+            lines.push(format!("| `/healthz` beside the matches and searches | 1 | {:.0} | {:.2} | {:.2} | {} |", health.per_second, health.p50_ms, health.p99_ms, health.errors));
+            report.insert("healthz under load".into(), json!(health));
             report.insert("matches under load".into(), json!(matches));
         }
         // 90 % searches, 10 % creations, 16 clients.

@@ -55,7 +55,7 @@ pub fn listing(listing: &Listing, now: Timestamp) -> Value {
 }
 
 /// A search hit: what a results list shows (a card), and the whole listing only when asked for
-/// (`full=true`): a page of whole listings is five times the bytes, and `GET /v1/{kind}s/{id}` is
+/// (`full=true`): a page of whole listings is four to five times the bytes, and `GET /v1/{kind}s/{id}` is
 /// one request away.
 #[derive(Debug, Serialize)]
 pub struct HitView<'a> {
