@@ -27,6 +27,7 @@ use crate::query::AnalysedText;
 use crate::search::snippets_for;
 use crate::search_index::SearchIndex;
 use crate::snippet::Snippet;
+use crate::store;
 use candidates::candidate_query;
 use sides::corpus_stats;
 
@@ -126,7 +127,13 @@ impl Engine {
             fields,
             query_vector.counts[TextField::Body.idx()].keys(),
         )?;
-        let own_docs = u64::from(listing.is_live(now) && self.get(&listing.id)?.is_some());
+        // A stored, live query listing is in the index itself: its own document frequency does not count.
+        let own_docs = u64::from(
+            listing.is_live(now)
+                && self
+                    .store
+                    .read(|connection| store::listings::exists(connection, &listing.id))?,
+        );
         let query_side = MatchSide::new(
             listing.clone(),
             query_vector,

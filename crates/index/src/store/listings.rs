@@ -117,6 +117,12 @@ pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
         .transpose()
 }
 
+/// Whether a listing with this id is stored (any status), without reading it.
+pub fn exists(connection: &Connection, id: &str) -> Result<bool> {
+    let mut statement = connection.prepare_cached("SELECT 1 FROM listings WHERE id = ?1")?;
+    Ok(statement.query_row([id], |_| Ok(())).optional()?.is_some())
+}
+
 /// The listings with these ids, in the order asked (missing ones left out), in one statement.
 pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRow>> {
     if ids.is_empty() {
