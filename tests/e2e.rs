@@ -2,6 +2,7 @@
 //! directories in temp dirs.
 
 mod api;
+mod batch;
 mod cli;
 mod common;
 mod durability;

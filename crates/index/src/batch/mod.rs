@@ -9,6 +9,7 @@ mod incremental;
 mod output;
 mod plan;
 mod run;
+mod serve;
 mod summary;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use crate::matching::MatchRequest;
 pub use output::{csv_header, csv_rows, jsonl_line};
 pub use plan::{Direction, Partition, plan_ids};
 pub use run::{BatchOptions, Outcome, rank_ids, run};
+pub use serve::{Recommendations, stored};
 pub use summary::{ScoreDistribution, Summary};
 
 /// One candidate in a listing's recommendations: public fields only (never contact details).
