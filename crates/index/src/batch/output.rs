@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(read_chunk(&path, "run-a", 0).unwrap(), vec![ranked()]);
         let err = read_chunk(&path, "run-b", 0).unwrap_err().to_string();
         assert!(err.contains("is not a chunk of this run"), "{err}");
-        std::fs::write(&path, "{\"run\":\"run-a\",\"chunk\":0}\n{broken\n").unwrap();
+        std::fs::write(&path, "{\"chunk\":0,\"run\":\"run-a\"}\n{broken\n").unwrap();
         let err = read_chunk(&path, "run-a", 0).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
     }
