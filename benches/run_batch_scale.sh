@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Batch ranking at scale: `silkmatch batch rank --direction needs --k 20` over N needs × M offers,
+# with 1 and 2 rayon threads (wall time and peak RSS from /usr/bin/time -v), against the naive loop
+# that runs the single-listing match path (`silkmatch match need ID --k 20 --json`, one process per
+# need, as a script would) on a sample of needs, extrapolated to all of them. See docs/batch.md.
+#
+# Usage:  benches/run_batch_scale.sh
+#
+# Environment:
+#   SIZES         "NEEDSxOFFERS" pairs to run, in order (default "10000x10000")
+#   NAIVE_SAMPLE  needs timed with the naive loop (default 40)
+#   OUT           output folder (default benches/out/batch_scale)
+#   WORK          folder for the data directories (default: a temp folder, removed at the end)
+#   BIN           the silkmatch binary (default: built with `cargo build --release -p silkmatch-cli`)
+#
+# Writes OUT/batch-scale.md (one row per size and mode) and OUT/*.time (raw /usr/bin/time -v output),
+# and prints the table. The 1-minute load average before each step is recorded: the machine is shared.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+SIZES="${SIZES:-10000x10000}"
+NAIVE_SAMPLE="${NAIVE_SAMPLE:-40}"
+OUT="${OUT:-$repo/benches/out/batch_scale}"
+mkdir -p "$OUT"
+if [ -z "${BIN:-}" ]; then
+    (cd "$repo" && cargo build --release -p silkmatch-cli >&2)
+    BIN="$repo/target/release/silkmatch"
+fi
+WORK="${WORK:-$(mktemp -d)}"
+cleanup() { [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+# Fields of /usr/bin/time -v: wall seconds and max RSS in MiB.
+wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"; }
+rss_of() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+
+table="$OUT/batch-scale.md"
+{
+    echo "commit $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet || echo ' (dirty)'), $(date -u +%FT%TZ), $(nproc) cores"
+    echo
+    echo "| needs × offers | mode | wall s | needs/s | peak RSS MiB | load before |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: |"
+} > "$table"
+
+for size in $SIZES; do
+    needs="${size%x*}"
+    offers="${size#*x}"
+    data="$WORK/data-$size"
+    corpus="$WORK/corpus-$size.jsonl"
+    echo "== $needs needs × $offers offers" >&2
+    "$BIN" fixtures generate --needs "$needs" --offers "$offers" --out "$corpus" >&2
+    /usr/bin/time -v "$BIN" --data "$data" import "$corpus" > /dev/null 2> "$OUT/import-$size.time"
+    rm -f "$corpus"
+    now="$(date +%s)"
+    for threads in 1 2; do
+        before="$(load)"
+        out="$WORK/out-$size-$threads"
+        RAYON_NUM_THREADS=$threads /usr/bin/time -v "$BIN" --data "$data" batch rank --direction needs \
+            --k 20 --now "$now" --no-store --out "$out" > "$OUT/batch-$size-t$threads.out" 2> "$OUT/batch-$size-t$threads.time"
+        wall="$(wall_of "$OUT/batch-$size-t$threads.time")"
+        echo "| $needs × $offers | batch, $threads thread(s) | $wall | $(awk -v n="$needs" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $(rss_of "$OUT/batch-$size-t$threads.time") | $before |" >> "$table"
+    done
+    cmp "$WORK/out-$size-1/recommendations.jsonl" "$WORK/out-$size-2/recommendations.jsonl" \
+        && echo "1 and 2 threads: identical output" >&2
+    # The naive loop: one `silkmatch match` process per need, on the first NAIVE_SAMPLE needs.
+    "$BIN" --data "$data" batch plan --direction needs --now "$now" | head -n "$NAIVE_SAMPLE" > "$WORK/sample.txt"
+    before="$(load)"
+    start="$(date +%s.%N)"
+    while read -r id; do
+        "$BIN" --data "$data" match need "$id" --k 20 --json > /dev/null
+    done < "$WORK/sample.txt"
+    end="$(date +%s.%N)"
+    per="$(awk -v s="$start" -v e="$end" -v n="$NAIVE_SAMPLE" 'BEGIN { print (e - s) / n }')"
+    echo "| $needs × $offers | naive loop (sample of $NAIVE_SAMPLE, extrapolated) | $(awk -v p="$per" -v n="$needs" 'BEGIN { printf "%.0f", p * n }') | $(awk -v p="$per" 'BEGIN { printf "%.1f", 1 / p }') | – | $before |" >> "$table"
+    rm -rf "$data" "$WORK"/out-"$size"-*
+done
+cat "$table"
