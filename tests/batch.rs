@@ -587,3 +587,53 @@ fn bad_input_is_refused_with_a_clear_message_and_no_output() {
     );
     assert!(err.contains("nothing to rank"), "{err}");
 }
+
+/// The Spark recipe (benches/spark/run_spark_batch.sh: standalone master and worker on loopback,
+/// `RDD.pipe` of need-id partitions into the binary) gives the single-machine output, byte for byte.
+/// The script installs pyspark into target/spark-venv on first use (needs PyPI and Java 17).
+#[test]
+fn spark_union_equals_the_single_machine_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    let now = now_arg();
+    let single = dir.path().join("single");
+    batch_ok(
+        &data,
+        &[
+            "rank",
+            "--direction",
+            "needs",
+            "--k",
+            "20",
+            "--now",
+            &now,
+            "--no-store",
+            "--out",
+            single.to_str().unwrap(),
+        ],
+        2,
+    );
+    let spark_out = dir.path().join("spark.jsonl");
+    let output = Command::new("bash")
+        .arg(repo_root().join("benches/spark/run_spark_batch.sh"))
+        .arg(binary())
+        .arg(&data)
+        .arg(&spark_out)
+        .arg(&now)
+        .arg("3")
+        .arg("20")
+        .env("SPARK_VENV", repo_root().join("target/spark-venv"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "spark run failed: {}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(text(&output.stdout).contains("ranked 150 listings in 3 Spark partitions"));
+    assert_eq!(
+        read(&spark_out),
+        read(&single.join("recommendations.jsonl"))
+    );
+}

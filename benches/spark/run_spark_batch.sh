@@ -50,10 +50,10 @@ pids+=($!)
     --webui-port "$(free_port)" --cores 2 --memory 1g --work-dir "$work/worker" "$master" > "$work/worker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
-    grep -q "Successfully registered with master" "$work/worker.log" && break
+    grep -qs "Successfully registered with master" "$work/worker.log" && break
     sleep 0.5
 done
-grep -q "Successfully registered with master" "$work/worker.log" || {
+grep -qs "Successfully registered with master" "$work/worker.log" || {
     echo "the Spark worker did not register with $master:" >&2
     tail -20 "$work/master.log" "$work/worker.log" >&2
     exit 1
