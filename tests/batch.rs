@@ -1,6 +1,7 @@
 //! `silkmatch batch rank` on the real binary: determinism across thread counts, resumption after
 //! `kill -9`, incremental runs, recommendations over HTTP, and refusals of bad input.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -18,7 +19,7 @@ fn now_arg() -> String {
     ((seconds / 3600 + 24) * 3600).to_string()
 }
 
-fn batch_command(data: &Path, args: &[&str], threads: usize) -> Command {
+fn batch_command<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> Command {
     let mut command = Command::new(binary());
     command
         .arg("--data")
@@ -30,27 +31,27 @@ fn batch_command(data: &Path, args: &[&str], threads: usize) -> Command {
     command
 }
 
-fn batch(data: &Path, args: &[&str], threads: usize) -> Output {
+fn batch<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> Output {
     batch_command(data, args, threads).output().unwrap()
 }
 
 #[track_caller]
-fn batch_ok(data: &Path, args: &[&str], threads: usize) -> String {
+fn batch_ok<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> String {
     let output = batch(data, args, threads);
     assert!(
         output.status.success(),
-        "batch {args:?} failed: {}",
+        "batch failed: {}",
         text(&output.stderr)
     );
     text(&output.stdout)
 }
 
 #[track_caller]
-fn batch_fails(data: &Path, args: &[&str]) -> String {
+fn batch_fails<S: AsRef<OsStr>>(data: &Path, args: &[S]) -> String {
     let output = batch(data, args, 2);
     assert!(
         !output.status.success(),
-        "batch {args:?} should fail: {}",
+        "batch should fail: {}",
         text(&output.stdout)
     );
     let stderr = text(&output.stderr);
@@ -64,6 +65,28 @@ fn demo(dir: &Path) -> PathBuf {
     let fixtures = repo_root().join("fixtures/demo.jsonl");
     ok(&data, &["import", fixtures.to_str().unwrap()]);
     data
+}
+
+/// `rank` with `args`, `--now now` and `--out out`.
+fn rank_args(args: &[&str], now: &str, out: &Path) -> Vec<String> {
+    ["rank"]
+        .iter()
+        .chain(args)
+        .map(|arg| (*arg).to_owned())
+        .chain([
+            "--now".into(),
+            now.into(),
+            "--out".into(),
+            out.display().to_string(),
+        ])
+        .collect()
+}
+
+#[track_caller]
+fn assert_same_output(a: &Path, b: &Path) {
+    for name in ["recommendations.jsonl", "recommendations.csv"] {
+        assert_eq!(read(&a.join(name)), read(&b.join(name)), "{name} differs");
+    }
 }
 
 fn read(path: &Path) -> String {
@@ -84,35 +107,14 @@ fn output_is_byte_identical_with_one_and_two_threads_and_agrees_with_match() {
     let now = now_arg();
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     for (out, threads) in [(&one, 1), (&two, 2)] {
-        let stdout = batch_ok(
-            &data,
-            &[
-                "rank",
-                "--direction",
-                "both",
-                "--k",
-                "20",
-                "--now",
-                &now,
-                "--chunk-size",
-                "32",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            threads,
-        );
+        let args = ["--direction", "both", "--k", "20", "--chunk-size", "32"];
+        let stdout = batch_ok(&data, &rank_args(&args, &now, out), threads);
         assert!(
             stdout.contains("ranked 300 listings (150 needs, 150 offers"),
             "{stdout}"
         );
     }
-    for name in ["recommendations.jsonl", "recommendations.csv"] {
-        assert_eq!(
-            read(&one.join(name)),
-            read(&two.join(name)),
-            "{name} differs"
-        );
-    }
+    assert_same_output(&one, &two);
     let summary: Value = serde_json::from_str(&read(&one.join("summary.json"))).unwrap();
     assert_eq!(summary["listings"], 300);
     assert!(one.join("_SUCCESS").exists());
@@ -161,31 +163,19 @@ fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_output() {
     let data = demo(dir.path());
     let now = now_arg();
     let reference = dir.path().join("reference");
-    let args = |out: &Path| -> Vec<String> {
-        [
-            "rank",
-            "--direction",
-            "needs",
-            "--k",
-            "10",
-            "--now",
-            &now,
-            "--chunk-size",
-            "8",
-            "--no-store",
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
-    let reference_args = args(&reference);
-    let reference_args: Vec<&str> = reference_args.iter().map(String::as_str).collect();
-    batch_ok(&data, &reference_args, 2);
+    let args = [
+        "--direction",
+        "needs",
+        "--k",
+        "10",
+        "--chunk-size",
+        "8",
+        "--no-store",
+    ];
+    batch_ok(&data, &rank_args(&args, &now, &reference), 2);
 
     let out = dir.path().join("killed");
-    let killed_args = args(&out);
-    let killed_args: Vec<&str> = killed_args.iter().map(String::as_str).collect();
+    let killed_args = rank_args(&args, &now, &out);
     let chunks = |out: &Path| {
         std::fs::read_dir(out.join(".batch"))
             .map(|entries| {
@@ -228,13 +218,7 @@ fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_output() {
         stdout.contains("resumed run") || stdout.contains("already holds"),
         "{stdout}"
     );
-    for name in ["recommendations.jsonl", "recommendations.csv"] {
-        assert_eq!(
-            read(&out.join(name)),
-            read(&reference.join(name)),
-            "{name} differs"
-        );
-    }
+    assert_same_output(&out, &reference);
     // Once complete, running again changes nothing.
     let again = batch_ok(&data, &killed_args, 1);
     assert!(again.contains("already holds this finished run"), "{again}");
@@ -276,32 +260,20 @@ fn an_incremental_run_equals_a_full_run() {
     let data = demo(dir.path());
     let now = now_arg();
     let out = |name: &str| dir.path().join(name);
-    let common = ["rank", "--direction", "both", "--k", "10", "--now", &now];
-    let with_out = |extra: &[&str], name: &str| -> Vec<String> {
-        common
+    let args = |extra: &[&str], name: &str| {
+        let all: Vec<&str> = ["--direction", "both", "--k", "10"]
             .iter()
             .chain(extra)
-            .map(|arg| (*arg).to_owned())
-            .chain(["--out".to_owned(), out(name).display().to_string()])
-            .collect()
+            .copied()
+            .collect();
+        rank_args(&all, &now, &out(name))
     };
-    let as_str = |args: &[String]| -> Vec<String> { args.to_vec() };
-    let run = |args: Vec<String>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        batch_ok(&data, &args, 2)
-    };
-    let err = batch_fails(
-        &data,
-        &with_out(&["--since-last-run"], "early")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let err = batch_fails(&data, &args(&["--since-last-run"], "early"));
     assert!(err.contains("no finished run is recorded"), "{err}");
-    run(as_str(&with_out(&[], "first")));
+    batch_ok(&data, &args(&[], "first"), 2);
     edit_store(dir.path(), &data);
-    run(as_str(&with_out(&["--since-last-run"], "incremental")));
-    run(as_str(&with_out(&["--no-store"], "full")));
+    batch_ok(&data, &args(&["--since-last-run"], "incremental"), 2);
+    batch_ok(&data, &args(&["--no-store"], "full"), 2);
 
     let summary: Value =
         serde_json::from_str(&read(&out("incremental").join("summary.json"))).unwrap();
