@@ -329,19 +329,13 @@ async fn recommendations_are_served_over_http_without_withdrawn_candidates() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path());
     let out = dir.path().join("out");
-    batch_ok(
-        &data,
-        &[
-            "rank",
-            "--direction",
-            "both",
-            "--k",
-            "5",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        2,
-    );
+    // The nightly run works while the server is up (it reads the index the server writes).
+    let (base, stop, server) = serve(&data).await;
+    let rank = rank_args(&["--direction", "both", "--k", "5"], &now_arg(), &out);
+    let data_dir = data.clone();
+    tokio::task::spawn_blocking(move || batch_ok(&data_dir, &rank, 2))
+        .await
+        .unwrap();
     let first = lines(&out.join("recommendations.jsonl"))
         .into_iter()
         .find(|line| line["kind"] == "need" && line["candidates"].as_array().unwrap().len() >= 2)
@@ -353,7 +347,6 @@ async fn recommendations_are_served_over_http_without_withdrawn_candidates() {
         .to_owned();
     let summary: Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
 
-    let (base, stop, server) = serve(&data).await;
     let client = reqwest::Client::new();
     let get = |path: String| {
         let client = client.clone();

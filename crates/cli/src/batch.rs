@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use silkmatch_core::Timestamp;
+use silkmatch_index::Engine;
 use silkmatch_index::batch::{self, BatchOptions, Direction, Partition, Summary};
 
 /// `silkmatch batch …`.
@@ -117,7 +118,7 @@ pub fn run(data: &Path, command: BatchCommand) -> anyhow::Result<ExitCode> {
                 .transpose()?
                 .unwrap_or_else(crate::now);
             let partition = partition.as_deref().map(Partition::parse).transpose()?;
-            let engine = crate::open(data)?;
+            let engine = open_shared(data)?;
             let ids = batch::plan_ids(&engine, direction.into(), partition, now)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for id in ids {
@@ -131,7 +132,7 @@ pub fn run(data: &Path, command: BatchCommand) -> anyhow::Result<ExitCode> {
                 bail!("--k must be between 1 and 100; got {k}");
             }
             let now = parse_now(&now)?;
-            let engine = crate::open(data)?;
+            let engine = open_shared(data)?;
             let stdin = std::io::stdin().lock();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut block = Vec::new();
@@ -163,6 +164,18 @@ pub fn run(data: &Path, command: BatchCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Opens the data directory so that a running server (which holds the index writer) and batch
+/// commands can work on it at the same time: the batch then reads the index read-only.
+fn open_shared(data: &Path) -> anyhow::Result<Engine> {
+    let bar = crate::progress::bar("catching up the search index");
+    let engine = Engine::open_shared(data, &|done, total| {
+        crate::progress::update(&bar, done, total)
+    })
+    .with_context(|| format!("cannot open data directory {}", data.display()))?;
+    bar.finish_and_clear();
+    Ok(engine)
+}
+
 fn rank(data: &Path, args: RankArgs) -> anyhow::Result<ExitCode> {
     let partition = args
         .partition
@@ -191,7 +204,7 @@ fn rank(data: &Path, args: RankArgs) -> anyhow::Result<ExitCode> {
     if !(1..=100).contains(&options.k) {
         bail!("--k must be between 1 and 100; got {}", options.k);
     }
-    let engine = crate::open(data)?;
+    let engine = open_shared(data)?;
     let bar = crate::progress::bar("ranking");
     let outcome = batch::run(&engine, &options, &|done, total| {
         crate::progress::update(&bar, done, total)

@@ -66,6 +66,26 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Opens the data directory for long read-mostly work (batch ranking) that may run while the
+    /// server holds the index writer: with the writer (catching the index up) when it is free,
+    /// else read-only, reading the index as the writer last committed it. Store writes work either way.
+    pub fn open_shared(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
+        match Engine::open_with_progress(dir, progress) {
+            Err(IndexError::Search(tantivy::TantivyError::LockFailure(..))) => {
+                tracing::info!(
+                    "the search index writer is held by another process; reading the index read-only"
+                );
+                Ok(Engine {
+                    dir: dir.to_owned(),
+                    store: Store::open(dir)?,
+                    index: SearchIndex::open_read_only(&dir.join("search"))?,
+                    write_lock: Mutex::new(()),
+                })
+            }
+            other => other,
+        }
+    }
+
     /// Deletes the search index and rebuilds it from the store; the store is untouched.
     pub fn reindex(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
         let search_dir = dir.join("search");
