@@ -11,6 +11,7 @@
 #                 ranks only shard I of K of the needs (`--partition I/K`) against the whole corpus, to
 #                 measure a large corpus in a fraction of the time (the table says how many were ranked)
 #   NAIVE_SAMPLE  needs timed with the naive loop (default 40)
+#   THREADS       rayon thread counts to run the batch with (default "1 2"; "" for the naive loop only)
 #   OUT           output folder (default benches/out/batch_scale)
 #   WORK          folder for the data directories (default: a temp folder, removed at the end)
 #   BIN           the silkmatch binary (default: built with `cargo build --release -p silkmatch-cli`)
@@ -30,20 +31,22 @@ if [ -z "${BIN:-}" ]; then
     BIN="$repo/target/release/silkmatch"
 fi
 WORK="${WORK:-$(mktemp -d)}"
+mkdir -p "$WORK"
 cleanup() { [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 # Fields of /usr/bin/time -v: wall seconds and max RSS in MiB.
 wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"; }
+cpu_of() { awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.0f", u + s }' "$1"; }
 rss_of() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 
 table="$OUT/batch-scale.md"
 {
     echo "commit $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet || echo ' (dirty)'), $(date -u +%FT%TZ), $(nproc) cores"
     echo
-    echo "| needs × offers | mode | wall s | needs/s | peak RSS MiB | load before |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: |"
+    echo "| needs × offers | mode | wall s | needs/s | CPU s (user+sys) | peak RSS MiB | load before |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
 } > "$table"
 
 for entry in $SIZES; do
@@ -62,21 +65,24 @@ for entry in $SIZES; do
     /usr/bin/time -v "$BIN" --data "$data" import "$corpus" > /dev/null 2> "$OUT/import-$size.time"
     rm -f "$corpus"
     now="$(date +%s)"
-    for threads in 1 2; do
+    for threads in ${THREADS-1 2}; do
         before="$(load)"
         out="$WORK/out-$size-$threads"
         RAYON_NUM_THREADS=$threads /usr/bin/time -v "$BIN" --data "$data" batch rank --direction needs \
             --k 20 --now "$now" --no-store ${partition:+--partition "$partition"} --out "$out" > "$OUT/batch-$size-t$threads.out" 2> "$OUT/batch-$size-t$threads.time"
         wall="$(wall_of "$OUT/batch-$size-t$threads.time")"
-        echo "| $label | batch, $threads thread(s) | $wall | $(awk -v n="$ranked" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $(rss_of "$OUT/batch-$size-t$threads.time") | $before |" >> "$table"
+        echo "| $label | batch, $threads thread(s) | $wall | $(awk -v n="$ranked" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $(cpu_of "$OUT/batch-$size-t$threads.time") | $(rss_of "$OUT/batch-$size-t$threads.time") | $before |" >> "$table"
     done
-    if cmp -s "$WORK/out-$size-1/recommendations.jsonl" "$WORK/out-$size-2/recommendations.jsonl"; then
+    if [ "${THREADS-1 2}" != "1 2" ]; then
+        :
+    elif cmp -s "$WORK/out-$size-1/recommendations.jsonl" "$WORK/out-$size-2/recommendations.jsonl"; then
         echo "$label: 1 and 2 threads wrote identical output" | tee -a "$OUT/identical.txt" >&2
     else
         echo "$label: 1 and 2 threads wrote DIFFERENT output" | tee -a "$OUT/identical.txt" >&2
     fi
     # The naive loop: one `silkmatch match` process per need, on the first NAIVE_SAMPLE needs.
-    "$BIN" --data "$data" batch plan --direction needs --now "$now" ${partition:+--partition "$partition"} | head -n "$NAIVE_SAMPLE" > "$WORK/sample.txt"
+    "$BIN" --data "$data" batch plan --direction needs --now "$now" ${partition:+--partition "$partition"} > "$WORK/plan.txt"
+    head -n "$NAIVE_SAMPLE" "$WORK/plan.txt" > "$WORK/sample.txt"
     before="$(load)"
     start="$(date +%s.%N)"
     while read -r id; do
@@ -84,7 +90,7 @@ for entry in $SIZES; do
     done < "$WORK/sample.txt"
     end="$(date +%s.%N)"
     per="$(awk -v s="$start" -v e="$end" -v n="$NAIVE_SAMPLE" 'BEGIN { print (e - s) / n }')"
-    echo "| $label | naive loop (sample of $NAIVE_SAMPLE, extrapolated) | $(awk -v p="$per" -v n="$ranked" 'BEGIN { printf "%.0f", p * n }') | $(awk -v p="$per" 'BEGIN { printf "%.1f", 1 / p }') | – | $before |" >> "$table"
+    echo "| $label | naive loop (sample of $NAIVE_SAMPLE, extrapolated) | $(awk -v p="$per" -v n="$ranked" 'BEGIN { printf "%.0f", p * n }') | $(awk -v p="$per" 'BEGIN { printf "%.1f", 1 / p }') | – | – | $before |" >> "$table"
     rm -rf "$data" "$WORK"/out-"$size"-*
 done
 cat "$table"

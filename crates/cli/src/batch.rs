@@ -121,11 +121,15 @@ pub fn run(data: &Path, command: BatchCommand) -> anyhow::Result<ExitCode> {
             let engine = open_shared(data)?;
             let ids = batch::plan_ids(&engine, direction.into(), partition, now)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for id in ids {
-                writeln!(out, "{id}")?;
+            let written = ids
+                .iter()
+                .try_for_each(|id| writeln!(out, "{id}"))
+                .and_then(|()| out.flush());
+            match written {
+                // `batch plan | head` is fine: the reader had what it wanted.
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+                _ => Ok(ExitCode::SUCCESS),
             }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
         }
         BatchCommand::RankStdin { k, now } => {
             if !(1..=100).contains(&k) {

@@ -6,7 +6,13 @@
 //! passes L's filters (so it is of L's partner kind and live) *and* shares a technology field with L
 //! or contains one of L's query terms. L's query terms are terms of L's `body` field, so every L
 //! whose `body` holds any term of C's text, or that shares a technology field with C, is re-ranked:
-//! a superset, found with one index query per changed listing.
+//! a superset, found with one index query per changed listing. The same query is made for changed
+//! listings that are no longer live: one that leaves L's candidate pool (the top 100 by BM25) below
+//! L's top-k lets another listing into the pool, which may rank into the top-k.
+//!
+//! Not covered: an edit that changes C's text so that it no longer reaches L, where the old C was in
+//! L's candidate pool but not in its top-k (the old text is not kept, so the old reach is unknown).
+//! See docs/batch.md.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -69,7 +75,9 @@ pub(crate) fn affected(
                 .store
                 .read(|connection| store::recommendations::recommending(connection, &listing.id))?,
         );
-        if live && ranked_kinds.contains(&partner_kind(listing.body.kind)) {
+        // Live or not: a listing that left L's candidate pool (withdrawn, lapsed) without being in
+        // L's top-k frees a place in the pool that another candidate may take and rank high with.
+        if ranked_kinds.contains(&partner_kind(listing.body.kind)) {
             affected.extend(possible_hosts(engine, listing, now)?);
         }
     }

@@ -135,7 +135,8 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
         if path.exists() {
             continue;
         }
-        let lists = rank_chunk(engine, chunk, checkpoint.k, now)?;
+        let base = checkpoint.base_run.as_deref();
+        let lists = rank_chunk(engine, chunk, checkpoint.k, now, base)?;
         ranked_now += chunk.iter().filter(|(_, rank)| *rank).count() as u64;
         write_chunk(&path, &checkpoint.run_id, number, &lists)?;
         done += chunk.len() as u64;
@@ -200,14 +201,16 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
 /// parallel: the stdin mode that lets any scheduler (Spark's `RDD.pipe`) feed ids to the binary.
 pub fn rank_ids(engine: &Engine, ids: &[String], k: usize, now: Timestamp) -> Result<Vec<Ranked>> {
     let plan: Vec<PlanEntry> = ids.iter().map(|id| (id.clone(), true)).collect();
-    rank_chunk(engine, &plan, k, now)
+    rank_chunk(engine, &plan, k, now, None)
 }
 
+/// Ranks (or carries over from `base_run`) one chunk's listings in parallel, results in plan order.
 fn rank_chunk(
     engine: &Engine,
     chunk: &[PlanEntry],
     k: usize,
     now: Timestamp,
+    base_run: Option<&str>,
 ) -> Result<Vec<Ranked>> {
     let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
     let listings = engine
@@ -226,7 +229,7 @@ fn rank_chunk(
     let results: Vec<Result<Ranked>> = work
         .par_iter()
         .map(|(listing, rank)| {
-            if !rank && let Some(carried) = carried_over(engine, &listing.id)? {
+            if !rank && let Some(carried) = carried_over(engine, &listing.id, base_run)? {
                 return Ok(carried);
             }
             rank_one(engine, listing, k, now)
@@ -235,12 +238,15 @@ fn rank_chunk(
     results.into_iter().collect()
 }
 
-/// The list the last run stored for `id`, when there is one.
-fn carried_over(engine: &Engine, id: &str) -> Result<Option<Ranked>> {
+/// The list the base run stored for `id`, when there is one. A list stored by any other run (a
+/// shard run since, with other parameters) is not carried over: the listing is ranked again.
+fn carried_over(engine: &Engine, id: &str, base_run: Option<&str>) -> Result<Option<Ranked>> {
     let stored = engine
         .store
         .read(|connection| store::recommendations::get_list(connection, id))?;
-    Ok(stored.and_then(|stored| serde_json::from_str(&stored.body).ok()))
+    Ok(stored
+        .filter(|stored| Some(stored.run_id.as_str()) == base_run)
+        .and_then(|stored| serde_json::from_str(&stored.body).ok()))
 }
 
 fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<PlanEntry>)> {
