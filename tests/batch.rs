@@ -602,3 +602,34 @@ fn spark_union_equals_the_single_machine_output() {
         read(&single.join("recommendations.jsonl"))
     );
 }
+
+#[test]
+fn shards_concatenated_in_order_are_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    let now = now_arg();
+    let args = ["--direction", "both", "--k", "8", "--no-store"];
+    let whole = dir.path().join("whole");
+    batch_ok(&data, &rank_args(&args, &now, &whole), 2);
+    let (mut jsonl, mut csv) = (String::new(), String::new());
+    for shard in 0..3 {
+        let out = dir.path().join(format!("shard-{shard}"));
+        let partition = format!("{shard}/3");
+        let sharded: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--partition", &partition])
+            .collect();
+        let stdout = batch_ok(&data, &rank_args(&sharded, &now, &out), 2);
+        assert!(stdout.contains("ranked 100 listings"), "{stdout}");
+        jsonl.push_str(&read(&out.join("recommendations.jsonl")));
+        let rows = read(&out.join("recommendations.csv"));
+        let header_end = rows.find('\n').unwrap() + 1;
+        if shard == 0 {
+            csv.push_str(&rows[..header_end]);
+        }
+        csv.push_str(&rows[header_end..]);
+    }
+    assert_eq!(jsonl, read(&whole.join("recommendations.jsonl")));
+    assert_eq!(csv, read(&whole.join("recommendations.csv")));
+}
