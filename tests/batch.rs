@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// Reference time of every run here, so runs are comparable (a day after the fixtures' import).
-fn now_arg() -> String {
+pub(crate) fn now_arg() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -36,7 +36,7 @@ fn batch<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> Output {
 }
 
 #[track_caller]
-fn batch_ok<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> String {
+pub(crate) fn batch_ok<S: AsRef<OsStr>>(data: &Path, args: &[S], threads: usize) -> String {
     let output = batch(data, args, threads);
     assert!(
         output.status.success(),
@@ -60,7 +60,7 @@ fn batch_fails<S: AsRef<OsStr>>(data: &Path, args: &[S]) -> String {
 }
 
 /// A data directory with the 300 demo listings.
-fn demo(dir: &Path) -> PathBuf {
+pub(crate) fn demo(dir: &Path) -> PathBuf {
     let data = dir.join("data");
     let fixtures = repo_root().join("fixtures/demo.jsonl");
     ok(&data, &["import", fixtures.to_str().unwrap()]);
@@ -68,7 +68,7 @@ fn demo(dir: &Path) -> PathBuf {
 }
 
 /// `rank` with `args`, `--now now` and `--out out`.
-fn rank_args(args: &[&str], now: &str, out: &Path) -> Vec<String> {
+pub(crate) fn rank_args(args: &[&str], now: &str, out: &Path) -> Vec<String> {
     ["rank"]
         .iter()
         .chain(args)
@@ -89,7 +89,7 @@ fn assert_same_output(a: &Path, b: &Path) {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -551,85 +551,4 @@ fn bad_input_is_refused_with_a_clear_message_and_no_output() {
         ],
     );
     assert!(err.contains("nothing to rank"), "{err}");
-}
-
-/// The Spark recipe (benches/spark/run_spark_batch.sh: standalone master and worker on loopback,
-/// `RDD.pipe` of need-id partitions into the binary) gives the single-machine output, byte for byte.
-/// The script installs pyspark into target/spark-venv on first use (needs PyPI and Java 17).
-#[test]
-fn spark_union_equals_the_single_machine_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo(dir.path());
-    let now = now_arg();
-    let single = dir.path().join("single");
-    batch_ok(
-        &data,
-        &[
-            "rank",
-            "--direction",
-            "needs",
-            "--k",
-            "20",
-            "--now",
-            &now,
-            "--no-store",
-            "--out",
-            single.to_str().unwrap(),
-        ],
-        2,
-    );
-    let spark_out = dir.path().join("spark.jsonl");
-    let output = Command::new("bash")
-        .arg(repo_root().join("benches/spark/run_spark_batch.sh"))
-        .arg(binary())
-        .arg(&data)
-        .arg(&spark_out)
-        .arg(&now)
-        .arg("3")
-        .arg("20")
-        .env("SPARK_VENV", repo_root().join("target/spark-venv"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "spark run failed: {}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    assert!(text(&output.stdout).contains("ranked 150 listings in 3 Spark partitions"));
-    assert_eq!(
-        read(&spark_out),
-        read(&single.join("recommendations.jsonl"))
-    );
-}
-
-#[test]
-fn shards_concatenated_in_order_are_the_whole_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo(dir.path());
-    let now = now_arg();
-    let args = ["--direction", "both", "--k", "8", "--no-store"];
-    let whole = dir.path().join("whole");
-    batch_ok(&data, &rank_args(&args, &now, &whole), 2);
-    let (mut jsonl, mut csv) = (String::new(), String::new());
-    for shard in 0..3 {
-        let out = dir.path().join(format!("shard-{shard}"));
-        let partition = format!("{shard}/3");
-        let sharded: Vec<&str> = args
-            .iter()
-            .copied()
-            .chain(["--partition", &partition])
-            .collect();
-        let stdout = batch_ok(&data, &rank_args(&sharded, &now, &out), 2);
-        assert!(stdout.contains("ranked 100 listings"), "{stdout}");
-        jsonl.push_str(&read(&out.join("recommendations.jsonl")));
-        let rows = read(&out.join("recommendations.csv"));
-        let header_end = rows.find('\n').unwrap() + 1;
-        if shard == 0 {
-            csv.push_str(&rows[..header_end]);
-        }
-        csv.push_str(&rows[header_end..]);
-    }
-    assert_eq!(jsonl, read(&whole.join("recommendations.jsonl")));
-    assert_eq!(csv, read(&whole.join("recommendations.csv")));
 }

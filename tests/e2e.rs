@@ -3,6 +3,7 @@
 
 mod api;
 mod batch;
+mod batch_scaleout;
 mod cli;
 mod common;
 mod durability;
