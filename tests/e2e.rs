@@ -2,6 +2,8 @@
 //! directories in temp dirs.
 
 mod api;
+mod batch;
+mod batch_scaleout;
 mod cli;
 mod common;
 mod durability;

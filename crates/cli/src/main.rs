@@ -1,6 +1,7 @@
 //! The `silkmatch` command. The only crate that prints to a terminal; every rule lives below it.
 
 mod admin;
+mod batch;
 mod demo;
 mod eval;
 mod fixtures;
@@ -39,6 +40,11 @@ enum Command {
     Search(search::SearchArgs),
     /// Rank partners for a need, an offer, or a listing in a file, with the reasons.
     Match(matching::MatchArgs),
+    /// Overnight batch ranking of every open listing.
+    Batch {
+        #[command(subcommand)]
+        command: batch::BatchCommand,
+    },
     /// Serve the HTTP API (graceful shutdown on SIGINT/SIGTERM).
     Serve {
         /// Address to listen on.
@@ -130,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&cli.data, args),
         Command::Search(args) => search::run(&open(&cli.data)?, args),
         Command::Match(args) => matching::run(&open(&cli.data)?, args),
+        Command::Batch { command } => batch::run(&cli.data, command),
         Command::Serve { addr, match_cache } => {
             let mut engine = open(&cli.data)?;
             engine.set_match_cache_entries(match_cache);

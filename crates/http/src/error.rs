@@ -149,6 +149,7 @@ fn status_and_type(error: &ApiError) -> (StatusCode, &'static str) {
             | IndexError::Store(_)
             | IndexError::Search(_)
             | IndexError::Corrupt { .. }
+            | IndexError::Batch(_)
             | IndexError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         },
         ApiError::WorkerFailed => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

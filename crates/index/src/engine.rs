@@ -64,16 +64,40 @@ impl Engine {
             }
             other => other?,
         };
-        let engine = Engine {
+        let engine = Engine::assemble(dir, store, index);
+        engine.catch_up(progress)?;
+        Ok(engine)
+    }
+
+    /// Opens the data directory for long read-mostly work (batch ranking) that may run while the
+    /// server holds the index writer: with the writer (catching the index up) when it is free,
+    /// else read-only, reading the index as the writer last committed it. Store writes work either way.
+    pub fn open_shared(dir: &Path, progress: Progress<'_>) -> Result<Engine> {
+        match Engine::open_with_progress(dir, progress) {
+            Err(IndexError::Search(tantivy::TantivyError::LockFailure(..))) => {
+                tracing::info!(
+                    "the search index writer is held by another process; reading the index read-only"
+                );
+                Ok(Engine::assemble(
+                    dir,
+                    Store::open(dir)?,
+                    SearchIndex::open_read_only(&dir.join("search"))?,
+                ))
+            }
+            other => other,
+        }
+    }
+
+    /// An engine over an opened store and index, with empty caches.
+    fn assemble(dir: &Path, store: Store, index: SearchIndex) -> Engine {
+        Engine {
             dir: dir.to_owned(),
             store,
             index,
             write_lock: Mutex::new(()),
             side_cache: SideCache::new(DEFAULT_SIDE_CACHE_ENTRIES),
             listing_cache: quick_cache::sync::Cache::new(DEFAULT_LISTING_CACHE_ENTRIES),
-        };
-        engine.catch_up(progress)?;
-        Ok(engine)
+        }
     }
 
     /// Deletes the search index and rebuilds it from the store; the store is untouched.

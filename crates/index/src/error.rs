@@ -73,6 +73,9 @@ pub enum IndexError {
         /// What was wrong.
         reason: String,
     },
+    /// A batch run cannot start or continue: bad parameters, a foreign checkpoint, nothing to rank.
+    #[error("{0}")]
+    Batch(String),
     /// Filesystem failure around the data directory.
     #[error("i/o failed on {path}: {source}")]
     Io {

@@ -7,6 +7,7 @@
 mod admin;
 mod analyzers;
 mod arabic;
+pub mod batch;
 mod engine;
 mod error;
 mod facets;

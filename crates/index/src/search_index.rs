@@ -27,11 +27,12 @@ struct CommitPayload {
 /// crowding a 2-core, small-memory machine.
 const WRITER_MEMORY_BYTES: usize = 192 * 1024 * 1024;
 
-/// The search index: one long-lived writer, a reader reloaded after each commit.
+/// The search index: one long-lived writer (none when opened read-only), a reader reloaded after
+/// each commit.
 pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
-    writer: Mutex<IndexWriter>,
+    writer: Option<Mutex<IndexWriter>>,
     committed_seq: Mutex<u64>,
 }
 
@@ -39,6 +40,16 @@ impl SearchIndex {
     /// Opens the index in `dir`, or creates an empty one. An index built with another schema version
     /// (or unreadable) is reported so the caller can rebuild it from the store.
     pub fn open(dir: &Path) -> Result<SearchIndex> {
+        SearchIndex::open_as(dir, true)
+    }
+
+    /// Opens an existing index without a writer, so another process (the server) may hold the
+    /// writer lock meanwhile; the reader sees the commits made before opening.
+    pub fn open_read_only(dir: &Path) -> Result<SearchIndex> {
+        SearchIndex::open_as(dir, false)
+    }
+
+    fn open_as(dir: &Path, writable: bool) -> Result<SearchIndex> {
         std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
             path: dir.display().to_string(),
             source,
@@ -80,14 +91,20 @@ impl SearchIndex {
                 expected: SCHEMA_VERSION,
             });
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4);
-        let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY_BYTES)?;
-        let mut merge_policy = LogMergePolicy::default();
-        // Many small updates leave deletes behind; merge a segment once a fifth of it is deleted.
-        merge_policy.set_del_docs_ratio_before_merge(0.2);
-        writer.set_merge_policy(Box::new(merge_policy));
+        let writer = if writable {
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 4);
+            let writer: IndexWriter =
+                index.writer_with_num_threads(threads, WRITER_MEMORY_BYTES)?;
+            let mut merge_policy = LogMergePolicy::default();
+            // Many small updates leave deletes behind; merge a segment once a fifth of it is deleted.
+            merge_policy.set_del_docs_ratio_before_merge(0.2);
+            writer.set_merge_policy(Box::new(merge_policy));
+            Some(Mutex::new(writer))
+        } else {
+            None
+        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -95,7 +112,7 @@ impl SearchIndex {
         Ok(SearchIndex {
             reader,
             fields,
-            writer: Mutex::new(writer),
+            writer,
             committed_seq: Mutex::new(committed.seq),
         })
     }
@@ -184,7 +201,7 @@ impl SearchIndex {
     /// Stages the current state of changed listings: each replaces any older version of itself.
     pub fn stage(&self, rows: &[ListingRow]) -> Result<()> {
         let writer = self
-            .writer
+            .writer()?
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for row in rows {
@@ -197,7 +214,7 @@ impl SearchIndex {
     /// Commits what was staged, recording `seq`, and makes it visible to new searchers.
     pub fn commit(&self, seq: u64) -> Result<()> {
         let mut writer = self
-            .writer
+            .writer()?
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut prepared = writer.prepare_commit()?;
@@ -219,7 +236,7 @@ impl SearchIndex {
 
     /// Drops staged, uncommitted changes (after a failed write).
     pub fn rollback(&self) -> Result<()> {
-        self.writer
+        self.writer()?
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .rollback()?;
@@ -238,11 +255,21 @@ impl SearchIndex {
 
     /// Waits for background merges to finish (before measuring size, or on shutdown).
     pub fn wait_merging(self) -> Result<()> {
-        let writer = self
-            .writer
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        writer.wait_merging_threads()?;
+        if let Some(writer) = self.writer {
+            writer
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .wait_merging_threads()?;
+        }
         Ok(())
+    }
+
+    /// The writer, or an error saying the index was opened read-only.
+    fn writer(&self) -> Result<&Mutex<IndexWriter>> {
+        self.writer.as_ref().ok_or_else(|| IndexError::DataDir {
+            path: String::new(),
+            reason: "the search index was opened read-only (another process holds its writer)"
+                .into(),
+        })
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod listings;
 mod matches;
 mod ops;
+mod recommendations;
 mod search;
 
 use axum::Router;
@@ -76,6 +77,8 @@ pub fn table() -> Vec<Route> {
         route!(post "/v1/needs/{id}/publish" Partner "Publish a need for a year" => |s, c, m, p| listings::publish(Kind::Need, s, c, m, p)),
         route!(get "/v1/needs/{id}/matches" Public "Offers that could serve this need, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Need, s, c, p, q)),
         route!(get "/v1/offers/{id}/matches" Public "Needs this offer could serve, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Offer, s, c, p, q)),
+        route!(get "/v1/needs/{id}/recommendations" Public "Offers the last nightly batch run recommends for this need, with the run's time" => |s, c, p| recommendations::for_listing(Kind::Need, s, c, p)),
+        route!(get "/v1/offers/{id}/recommendations" Public "Needs the last nightly batch run recommends for this offer, with the run's time" => |s, c, p| recommendations::for_listing(Kind::Offer, s, c, p)),
         route!(post "/v1/match" Public "Rank partners for a listing given in the body, without storing it" => matches::for_body),
         route!(post "/v1/organisations" Admin "Create an organisation" => admin::create_organisation),
         route!(get "/v1/organisations" Admin "List organisations" => admin::list_organisations),

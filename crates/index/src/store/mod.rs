@@ -3,6 +3,7 @@
 
 pub mod listings;
 pub mod organisations;
+pub mod recommendations;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ pub use organisations::OrganisationRecord;
 use crate::error::{IndexError, Result};
 
 /// Bumped with every schema change; `migrate` brings older stores forward.
-const STORE_VERSION: i64 = 1;
+const STORE_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS organisations (
@@ -144,6 +145,8 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
         });
     }
     connection.execute_batch(SCHEMA)?;
+    // Version 2: batch-ranking runs and recommendations (tables only added, so 1 → 2 is this).
+    connection.execute_batch(recommendations::SCHEMA)?;
     connection.pragma_update(None, "user_version", STORE_VERSION)?;
     Ok(())
 }
