@@ -1,7 +1,7 @@
 //! Errors as pages. Web handlers return the same `ApiError` as the API (so `error.rs` stays the one
 //! place that maps errors to statuses); this middleware turns the problem+json of any response to a
-//! page request (including the router's own refusals: unknown route, query too long, body too
-//! large) into an HTML page with the same status, in the visitor's language.
+//! browser (including the router's own refusals: unknown route, query too long, body too large)
+//! into an HTML page with the same status, in the visitor's language.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -17,30 +17,17 @@ use crate::app::App;
 /// Problem documents are small; anything larger is passed through untouched.
 const MAX_PROBLEM_BYTES: usize = 256 * 1024;
 
-/// Whether a request is for a page rather than the API.
+/// Whether an error should be a page rather than problem+json: the client asked for HTML (every
+/// browser does for navigations and form posts), and it is not an API or operations path. API
+/// clients, which do not ask for HTML, keep getting problem+json everywhere, page paths included.
 pub fn wants_page(path: &str, headers: &HeaderMap) -> bool {
-    if path.starts_with("/v1/")
+    let api = path.starts_with("/v1/")
         || path == "/v1"
-        || matches!(path, "/healthz" | "/readyz" | "/metrics")
-    {
-        return false;
-    }
-    let page_prefixes = [
-        "/search",
-        "/signin",
-        "/signout",
-        "/my",
-        "/static/",
-        "/lang/",
-        "/listings/",
-        "/submit/",
-    ];
-    path == "/"
-        || page_prefixes.iter().any(|prefix| path.starts_with(prefix))
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
+        || matches!(path, "/healthz" | "/readyz" | "/metrics");
+    !api && headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Renders problem+json answers to page requests as HTML pages.

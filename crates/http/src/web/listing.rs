@@ -178,8 +178,7 @@ pub fn match_card(lang: Lang, found: &FoundMatch) -> Markup {
                 span.bar style={ "width:" (percent.max(1)) "px" } aria-hidden="true" {}
             }
             @if let Some(why) = &found.explanation {
-                @let mut signals: Vec<_> = why.signals.iter().filter(|signal| signal.contribution > 0.005).collect();
-                @let _ = signals.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+                @let signals = strongest(why);
                 ul.why aria-label=(t(lang, "matches.why")) {
                     @if !signals.is_empty() {
                         li { strong { (t(lang, "matches.signals")) } " "
@@ -193,9 +192,10 @@ pub fn match_card(lang: Lang, found: &FoundMatch) -> Markup {
                         li { strong { (t(lang, "matches.shared_sectors")) } " "
                             @for (idx, sector) in why.shared_sectors.iter().enumerate() { @if idx > 0 { ", " } (sector.letter()) } }
                     }
-                    @if !why.matched_terms.is_empty() || !why.shared_keywords.is_empty() {
+                    @let words = shared_words(found, why);
+                    @if !words.is_empty() {
                         li { strong { (t(lang, "matches.shared_words")) } " "
-                            @for (idx, word) in why.shared_keywords.iter().chain(why.matched_terms.iter()).take(12).enumerate() { @if idx > 0 { ", " } mark { (word) } } }
+                            @for (idx, word) in words.iter().enumerate() { @if idx > 0 { ", " } mark lang=(language) dir=(dir) { (word) } } }
                     }
                     @if !why.cooperation.is_empty() {
                         li { strong { (t(lang, "matches.cooperation")) } " "
@@ -207,6 +207,50 @@ pub fn match_card(lang: Lang, found: &FoundMatch) -> Markup {
             @for one in &found.snippets { (snippet(listing, &one.html)) }
         }
     }
+}
+
+/// The signals that added to the score, strongest first.
+fn strongest(
+    why: &silkmatch_core::matching::Explanation,
+) -> Vec<&silkmatch_core::matching::SignalContribution> {
+    let mut signals: Vec<_> = why
+        .signals
+        .iter()
+        .filter(|signal| signal.contribution > 0.005)
+        .collect();
+    signals.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    signals
+}
+
+/// The words a match shares, as people wrote them: the shared keywords, then the words the
+/// snippets highlight (the explanation's own terms are analysed stems such as `irrig`, which are
+/// shown only when no snippet highlights anything).
+fn shared_words(found: &FoundMatch, why: &silkmatch_core::matching::Explanation) -> Vec<String> {
+    let mut words: Vec<String> = why.shared_keywords.clone();
+    for one in &found.snippets {
+        let mut rest = one.html.as_str();
+        while let Some(start) = rest.find("<mark>") {
+            let after = &rest[start + "<mark>".len()..];
+            let Some(end) = after.find("</mark>") else {
+                break;
+            };
+            let word = &after[..end];
+            // Snippet text is escaped HTML; a word with an entity in it is skipped rather than shown escaped twice.
+            if !word.contains('&')
+                && !words
+                    .iter()
+                    .any(|known| known.to_lowercase() == word.to_lowercase())
+            {
+                words.push(word.to_owned());
+            }
+            rest = &after[end..];
+        }
+    }
+    if words.is_empty() {
+        words = why.matched_terms.clone();
+    }
+    words.truncate(12);
+    words
 }
 
 /// The latest overnight recommendations for a need, or `None` when no overnight run has produced

@@ -59,7 +59,11 @@ pub async fn results(
     visitor: Visitor,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ApiError> {
-    let given = pairs(raw.as_deref())?;
+    // Empty values are fields left blank in the search form ("any kind"), not filters.
+    let given: Vec<(String, String)> = pairs(raw.as_deref())?
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .collect();
     for (name, _) in &given {
         if !PARAMETERS.contains(&name.as_str()) {
             return Err(bad(
@@ -230,7 +234,7 @@ fn facet(lang: Lang, kept: &[(String, String)], name: &str, counts: &[FacetCount
                 @for count in counts.iter().take(FACET_VALUES) {
                     @let (next, active) = toggled(kept, name, &count.value);
                     li {
-                        a href=(link(&next, None)) aria-pressed=(active) { (facet_label(lang, name, &count.value)) }
+                        a href=(link(&next, None)) aria-pressed=(active) { bdi { (facet_label(lang, name, &count.value)) } }
                         span.count { (count.count) }
                     }
                 }
