@@ -328,6 +328,16 @@ async fn web_forms_refuse_bad_input_clearly_and_write_nothing() {
         );
     }
 
+    // Extending a live publication.
+    let response = http
+        .post(format!("{base}/listings/{id}/extend"))
+        .header(COOKIE, &session.cookie)
+        .form(&[("csrf", session.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/my?done=extend");
+
     // Someone else's listing, an unknown action, a stale version.
     let other = sign_in(&served, &served.token_b).await;
     let response = http

@@ -44,6 +44,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Mark web session cookies `Secure` on every request (behind a TLS proxy that does not
+        /// send `X-Forwarded-Proto: https`; with that header they are marked anyway).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Manage organisations.
     Org {
@@ -126,7 +130,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&cli.data, args),
         Command::Search(args) => search::run(&open(&cli.data)?, args),
         Command::Match(args) => matching::run(&open(&cli.data)?, args),
-        Command::Serve { addr } => serve::run(open(&cli.data)?, addr),
+        Command::Serve {
+            addr,
+            secure_cookies,
+        } => serve::run(open(&cli.data)?, addr, secure_cookies),
         Command::Org { command } => admin::org(&open(&cli.data)?, command),
         Command::Token { command } => admin::token(&open(&cli.data)?, command),
         Command::Show { id } => {

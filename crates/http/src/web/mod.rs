@@ -8,6 +8,7 @@
 
 mod errors;
 mod form;
+mod form_view;
 mod i18n;
 mod layout;
 mod listing;

@@ -10,7 +10,8 @@ use maud::html;
 use silkmatch_core::{CoreError, Kind, Problem};
 use silkmatch_index::{IndexError, Target, Write};
 
-use super::form::{Errors, FormBody, FormTarget, Values, render};
+use super::form::{Errors, FormBody, Values};
+use super::form_view::{FormTarget, render};
 use super::i18n::t;
 use super::layout::{page, respond};
 use super::see_other;
