@@ -175,7 +175,7 @@ pub fn match_card(lang: Lang, found: &FoundMatch) -> Markup {
                 (kind_badge(lang, listing.body.kind))
                 span { (listing.body.organisation.country.as_str()) }
                 span.score { (t(lang, "matches.score")) " " (format!("{:.2}", found.score)) }
-                span.bar style={ "width:" (percent.max(1)) "px" } aria-hidden="true" {}
+                span.track aria-hidden="true" { span.bar style={ "width:" (percent.max(1)) "%" } {} }
             }
             @if let Some(why) = &found.explanation {
                 @let signals = strongest(why);

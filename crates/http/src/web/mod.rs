@@ -34,8 +34,8 @@ pub use errors::{html_errors, wants_page};
 pub use i18n::Lang;
 pub use session::Sessions;
 
-/// Where the stylesheet is served (versioned so it can be cached for long).
-pub const STYLE_PATH: &str = "/static/style-1.css";
+/// Where the stylesheet is served; cached for a day, so bump the number whenever `style.css` changes.
+pub const STYLE_PATH: &str = "/static/style-2.css";
 const STYLE: &str = include_str!("static/style.css");
 
 /// Every page route, to be merged into the API's router.
