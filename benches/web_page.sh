@@ -26,7 +26,8 @@ echo "generating and importing $LISTINGS listings..." >&2
 "$BIN" --data "$WORK/data" import "$WORK/listings.jsonl" >&2
 "$BIN" --data "$WORK/data" serve --addr "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
 
 QUERIES=("solar pump" "water treatment" "battery" "sensor network" "biodegradable packaging" "machine learning"
     "drip irrigation" "wind turbine" "membrane filtration" "vaccine" "太阳能" "水处理" "насос" "очистка воды"
@@ -60,7 +61,7 @@ for asset in $(grep -oE '(href|src)="/static/[^"]+"' "$WORK/page.html" | sed -E 
     ASSET_BYTES=$((ASSET_BYTES + $(curl -s "http://127.0.0.1:$PORT$asset" | wc -c)))
 done
 SCRIPTS=$(grep -c '<script' "$WORK/page.html" || true)
-EXTERNAL=$(grep -oE '(src|href|action)="(https?:)?//[^"]*"' "$WORK/page.html" | wc -l)
+EXTERNAL=$({ grep -oE '(src|href|action)="(https?:)?//[^"]*"' "$WORK/page.html" || true; } | wc -l)
 GZIP_HTML=$(gzip -c "$WORK/page.html" | wc -c)
 LOAD=$(cut -d' ' -f1 /proc/loadavg)
 RATIO=$(awk -v a="$PAGE_MEDIAN" -v b="$API_MEDIAN" 'BEGIN {printf "%.2f", a / b}')
