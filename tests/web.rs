@@ -497,5 +497,22 @@ async fn flow(served: &Served, c: &Client) -> Result<(), String> {
         .await
         .unwrap();
     shot(c, "results-phone").await;
+    c.goto(&format!("{base}/submit/need?lang=en"))
+        .await
+        .unwrap();
+    shot(c, "form-phone").await;
+
+    // Keyboard: the first Tab reaches the skip link, which leads to the main content.
+    c.goto(&format!("{base}/?lang=en")).await.unwrap();
+    let body = c.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(&char::from(fantoccini::key::Key::Tab).to_string())
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    assert_eq!(
+        focused.attr("href").await.unwrap().as_deref(),
+        Some("#main")
+    );
     Ok(())
 }
