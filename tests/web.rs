@@ -23,6 +23,8 @@ pub struct Served {
     pub token_a: String,
     /// Token of the second partner (Xi'an, CN).
     pub token_b: String,
+    /// An administrator's token.
+    pub admin: String,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -59,6 +61,23 @@ impl Served {
         };
         let token_a = partner("Almaty Solar Institute", "KZ");
         let token_b = partner("Xi'an Water Works", "CN");
+        let admin_org = last_line(&ok(
+            data,
+            &[
+                "org",
+                "create",
+                "--name",
+                "Transfer Centre",
+                "--country",
+                "CN",
+            ],
+        ));
+        let admin = last_line(&ok(
+            data,
+            &[
+                "token", "create", "--org", &admin_org, "--name", "admin", "--admin",
+            ],
+        ));
         let mut child = Command::new(binary())
             .arg("--data")
             .arg(data)
@@ -81,6 +100,7 @@ impl Served {
             base,
             token_a,
             token_b,
+            admin,
             child,
             _dir: dir,
         }

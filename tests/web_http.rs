@@ -406,6 +406,33 @@ async fn web_forms_refuse_bad_input_clearly_and_write_nothing() {
         .unwrap();
     refused(response, StatusCode::UNAUTHORIZED, "session has ended").await;
 
+    // Revoking a token ends the sessions opened with it.
+    let third = sign_in(&served, &served.token_b).await;
+    let token_id = served
+        .token_b
+        .trim_start_matches("smk_")
+        .split('_')
+        .next()
+        .unwrap();
+    let revoked = Client::new()
+        .delete(format!("{base}/v1/tokens/{token_id}"))
+        .bearer_auth(&served.admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        revoked.status().is_success(),
+        "{}",
+        revoked.text().await.unwrap()
+    );
+    let response = http
+        .get(format!("{base}/my"))
+        .header(COOKIE, &third.cookie)
+        .send()
+        .await
+        .unwrap();
+    refused(response, StatusCode::UNAUTHORIZED, "session has ended").await;
+
     // Cookies are Secure behind TLS.
     let response = http
         .get(format!("{base}/signin"))

@@ -3,7 +3,8 @@
 //! A partner signs in with an API token (the API's one credential model); the server then issues
 //! a random 256-bit session id in an `HttpOnly; SameSite=Lax` cookie (`Secure` over TLS) and keeps
 //! only its SHA-256 hash, in memory: a restart signs everyone out, which is the price of not
-//! writing sessions to the store. Each session has its own CSRF token, which every POST form
+//! writing sessions to the store. A session ends when the token it was opened with is revoked
+//! (checked on every request, one indexed SQLite read). Each session has its own CSRF token, which every POST form
 //! carries in a hidden field and which is compared in constant time. The sign-in form itself,
 //! before any session exists, uses a double-submit cookie (`sm_pre`) instead.
 
@@ -246,7 +247,19 @@ impl FromRequestParts<App> for Visitor {
         let (signed_in, session_ended) = match &session_id {
             None => (None, false),
             Some(id) => match app.sessions().lookup(id, Instant::now()) {
-                Lookup::Valid(signed_in) => (Some(signed_in), false),
+                Lookup::Valid(signed_in) => {
+                    // A revoked token ends its sessions at once, as it ends API access.
+                    let token_id = signed_in.principal.token_id.clone();
+                    if app
+                        .blocking(move |engine| engine.token_active(&token_id))
+                        .await??
+                    {
+                        (Some(signed_in), false)
+                    } else {
+                        app.sessions().close(id);
+                        (None, true)
+                    }
+                }
                 Lookup::Ended => (None, true),
             },
         };
