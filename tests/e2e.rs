@@ -9,3 +9,5 @@ mod common;
 mod durability;
 mod import;
 mod matching;
+mod web;
+mod web_http;

@@ -56,7 +56,7 @@ pub fn run(data: &Path, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    crate::serve::run(engine, args.addr)
+    crate::serve::run(engine, args.addr, false)
 }
 
 /// `fixtures/demo.jsonl` of the working directory, or of the source tree this binary was built from.

@@ -50,10 +50,14 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Prepared match candidates kept in memory (about 12 KB each), so repeated and overlapping
-        /// match requests skip re-reading and re-analysing them.
+        /// Prepared match candidates kept in memory (about 18 KB each with the decoded listing),
+        /// so repeated and overlapping match requests skip re-reading and re-analysing them.
         #[arg(long, default_value_t = silkmatch_index::DEFAULT_SIDE_CACHE_ENTRIES)]
         match_cache: usize,
+        /// Mark web session cookies `Secure` on every request (behind a TLS proxy that does not
+        /// send `X-Forwarded-Proto: https`; with that header they are marked anyway).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Manage organisations.
     Org {
@@ -137,10 +141,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&open(&cli.data)?, args),
         Command::Match(args) => matching::run(&open(&cli.data)?, args),
         Command::Batch { command } => batch::run(&cli.data, command),
-        Command::Serve { addr, match_cache } => {
+        Command::Serve {
+            addr,
+            match_cache,
+            secure_cookies,
+        } => {
             let mut engine = open(&cli.data)?;
             engine.set_match_cache_entries(match_cache);
-            serve::run(engine, addr)
+            serve::run(engine, addr, secure_cookies)
         }
         Command::Org { command } => admin::org(&open(&cli.data)?, command),
         Command::Token { command } => admin::token(&open(&cli.data)?, command),

@@ -9,7 +9,7 @@ use silkmatch_index::Engine;
 
 /// Serves `engine` on `addr` until SIGINT or SIGTERM; requests in flight finish and queued writes are
 /// committed before it returns.
-pub fn run(engine: Engine, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+pub fn run(engine: Engine, addr: SocketAddr, secure_cookies: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -17,8 +17,12 @@ pub fn run(engine: Engine, addr: SocketAddr) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        let app = App::new(engine, Config::default()).context("cannot start the server's workers")?;
-        println!("silkmatch is serving on http://{local}  (try http://{local}/v1/search?q=solar ; Ctrl-C stops)");
+        let config = Config {
+            secure_cookies,
+            ..Config::default()
+        };
+        let app = App::new(engine, config).context("cannot start the server's workers")?;
+        println!("silkmatch is serving on http://{local}  (web pages at http://{local}/ , API at http://{local}/v1/search?q=solar ; Ctrl-C stops)");
         silkmatch_http::serve(listener, app, shutdown_signal()).await.context("the server failed")?;
         eprintln!("stopped: requests drained, writes committed");
         Ok(ExitCode::SUCCESS)

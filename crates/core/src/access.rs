@@ -25,6 +25,16 @@ pub fn access(listing: &Listing, viewer: Option<&str>, now: Timestamp) -> Access
     }
 }
 
+/// The listing as the web pages show it: like `visible`, except that a signed-in partner
+/// organisation also sees the contact of a live listing (partners are vetted members who sign in to
+/// get in touch; anonymous readers never see a contact).
+pub fn visible_to_partner(listing: Listing, access: Access, signed_in: bool) -> Option<Listing> {
+    match access {
+        Access::Public if signed_in => Some(listing),
+        _ => visible(listing, access),
+    }
+}
+
 /// The listing as `access` allows it to be shown: contact removed for the public, `None` when hidden.
 pub fn visible(mut listing: Listing, access: Access) -> Option<Listing> {
     match access {

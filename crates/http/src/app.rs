@@ -36,6 +36,7 @@ struct Inner {
     metrics: Metrics,
     idempotency: IdempotencyCache,
     cursor_key: [u8; 32],
+    sessions: crate::web::Sessions,
     started: Instant,
 }
 
@@ -47,6 +48,10 @@ pub struct Config {
     /// Searches and matches in flight (running or queued for the CPU pool) before new ones get 429;
     /// 32 per core keeps queueing delay near 50 ms for millisecond searches.
     pub max_expensive: usize,
+    /// How long a web session lasts after sign-in.
+    pub session_ttl: Duration,
+    /// Mark every cookie `Secure` (behind TLS that does not send `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -55,6 +60,8 @@ impl Default for Config {
         Config {
             cpu_threads: cores,
             max_expensive: cores * 32,
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
         }
     }
 }
@@ -86,6 +93,7 @@ impl App {
                 metrics: Metrics::default(),
                 idempotency: IdempotencyCache::default(),
                 cursor_key,
+                sessions: crate::web::Sessions::new(config.session_ttl, config.secure_cookies),
                 started: Instant::now(),
             }),
         })
@@ -109,6 +117,11 @@ impl App {
     /// Secret that signs pagination cursors (per process: cursors do not outlive a restart).
     pub fn cursor_key(&self) -> &[u8; 32] {
         &self.inner.cursor_key
+    }
+
+    /// Web sessions (in memory: a restart signs everyone out).
+    pub fn sessions(&self) -> &crate::web::Sessions {
+        &self.inner.sessions
     }
 
     /// Seconds since start.

@@ -71,6 +71,20 @@ pub enum ApiError {
     /// The engine refused or failed.
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// A web form without this visitor's CSRF token (forged, from another site, or from before a
+    /// sign-in or restart).
+    #[error(
+        "this form did not carry a valid security token (it may be old, or sent from another site); nothing was saved: reload the page and try again"
+    )]
+    Csrf,
+    /// A web page needs a signed-in partner and the visitor has no session.
+    #[error("this page is for signed-in partners: sign in with your organisation's token")]
+    SignInRequired,
+    /// The visitor's session expired, was closed, or predates a restart.
+    #[error(
+        "your session has ended (it expired, or the server restarted); nothing was saved: sign in again"
+    )]
+    SessionEnded,
     /// The server is stopping and takes no more writes.
     #[error("the server is shutting down; retry shortly")]
     ShuttingDown,
@@ -129,6 +143,9 @@ fn status_and_type(error: &ApiError) -> (StatusCode, &'static str) {
         ApiError::Overloaded { .. } => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
         ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
         ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting-down"),
+        ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+        ApiError::SignInRequired => (StatusCode::UNAUTHORIZED, "sign-in-required"),
+        ApiError::SessionEnded => (StatusCode::UNAUTHORIZED, "session-ended"),
         ApiError::IdempotencyConflict(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
         }

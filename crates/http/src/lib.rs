@@ -11,6 +11,7 @@ mod idempotency;
 mod metrics;
 pub mod render;
 mod routes;
+pub mod web;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The whole application: routes, limits, timeouts, request ids, metrics and logs.
 pub fn router(app: App) -> Router {
     routes::routes()
+        .merge(web::routes())
         .fallback(|method: Method, uri: Uri| async move {
             ApiError::NoRoute {
                 method: method.to_string(),
@@ -44,6 +46,10 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(limits))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            web::html_errors,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
 }

@@ -64,6 +64,13 @@ impl Engine {
             .read(|connection| store::tokens::authenticate(connection, token))
     }
 
+    /// Whether the token with this id exists and is not revoked (web sessions opened with a token
+    /// end when it is revoked, as API requests do).
+    pub fn token_active(&self, token_id: &str) -> Result<bool> {
+        self.store
+            .read(|connection| store::tokens::is_active(connection, token_id))
+    }
+
     /// Revokes a token.
     pub fn revoke_token(&self, token_id: &str, now: Timestamp) -> Result<()> {
         if self

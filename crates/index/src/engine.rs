@@ -264,6 +264,17 @@ impl Engine {
         })
     }
 
+    /// An organisation's own listings, any status, most recently changed first (at most `limit`).
+    /// Callers must only pass the caller's own organisation: these include drafts and contacts.
+    pub fn listings_of(&self, owner: &str, limit: usize) -> Result<Vec<Listing>> {
+        Ok(self
+            .store
+            .read(|connection| store::listings::by_owner(connection, owner, limit))?
+            .into_iter()
+            .map(|row| row.listing)
+            .collect())
+    }
+
     /// Rows changed after `seq` (for tools that follow the store).
     pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<ListingRow>> {
         self.store

@@ -10,6 +10,8 @@ use crate::store::{self, ListingRow};
 
 /// How long a publication lasts unless extended (data model, "Lifecycle").
 pub const PUBLICATION_DAYS: i64 = 365;
+/// Longest a publication may run after its start, extensions included (data model: two years).
+pub const MAX_PUBLICATION_DAYS: i64 = 730;
 
 /// Who owns a written listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +62,12 @@ pub enum Write {
     },
     /// Publishes a listing (again): it must be complete, and its publication runs for a year.
     Publish {
+        /// The listing and the caller.
+        target: Target,
+    },
+    /// Extends a live publication by a year from its current end, but never beyond
+    /// `MAX_PUBLICATION_DAYS` after it was published (data model, "Lifecycle").
+    Extend {
         /// The listing and the caller.
         target: Target,
     },
@@ -203,6 +211,10 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
             };
             next_version(existing, validated, now)
         }
+        Write::Extend { target } => {
+            let existing = targeted(transaction, &target)?;
+            extended(existing, now)
+        }
         Write::Withdraw { target } => {
             let existing = targeted(transaction, &target)?;
             if existing.status == Status::Withdrawn {
@@ -216,6 +228,38 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
             }))
         }
     }
+}
+
+/// `existing` with its publication extended: only a live publication can be extended (a lapsed one
+/// is published again instead); the new end is a year past the current one, capped at two years
+/// after publication. Already at the cap, nothing changes.
+fn extended(existing: Listing, now: Timestamp) -> Result<Written> {
+    let (Some(published_at), Some(expires_at)) = (existing.published_at, existing.expires_at)
+    else {
+        return Err(not_extendable(&existing));
+    };
+    if !existing.is_live(now) {
+        return Err(not_extendable(&existing));
+    }
+    let cap = published_at.plus_days(MAX_PUBLICATION_DAYS);
+    let wanted = expires_at.plus_days(PUBLICATION_DAYS);
+    let new_end = wanted.min(cap);
+    if new_end <= expires_at {
+        return Ok(Written::Unchanged(existing));
+    }
+    Ok(Written::Updated(Listing {
+        version: existing.version + 1,
+        updated_at: now,
+        expires_at: Some(new_end),
+        ..existing
+    }))
+}
+
+fn not_extendable(listing: &Listing) -> IndexError {
+    IndexError::Conflict(format!(
+        "listing `{}` is not published; publish it (again) instead of extending it",
+        listing.id
+    ))
 }
 
 /// The listing a write aims at, if the caller owns it and it is at the expected version.

@@ -660,3 +660,65 @@ fn a_refused_write_does_not_take_its_batch_with_it() {
     assert!(outcomes[1].is_ok());
     assert_eq!(search_ids(&engine, "tidal"), vec!["x-c"]);
 }
+
+#[test]
+fn extending_adds_a_year_up_to_two_after_publication_and_owners_list_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let written = put(
+        &engine,
+        vec![listing("e-1", "en", "Wind pump", "A pump driven by wind.")],
+    );
+    let original = written[0].listing().clone();
+    let published_at = original.published_at.unwrap();
+    let target = Target {
+        owner: original.owner.clone(),
+        id: original.id.clone(),
+        expected_version: None,
+    };
+    let extend = |at: Timestamp| {
+        engine
+            .write(
+                vec![Write::Extend {
+                    target: target.clone(),
+                }],
+                at,
+                IndexCommit::Now,
+            )
+            .unwrap()
+            .remove(0)
+    };
+    let once = extend(now()).unwrap();
+    assert_eq!(
+        once.listing().expires_at,
+        Some(published_at.plus_days(2 * silkmatch_index::PUBLICATION_DAYS))
+    );
+    let capped = extend(now()).unwrap();
+    assert!(
+        matches!(capped, Written::Unchanged(_)),
+        "never beyond two years after publication"
+    );
+    assert_eq!(
+        capped.listing().expires_at,
+        Some(published_at.plus_days(silkmatch_index::MAX_PUBLICATION_DAYS))
+    );
+    engine
+        .write(
+            vec![Write::Withdraw {
+                target: target.clone(),
+            }],
+            now(),
+            IndexCommit::Now,
+        )
+        .unwrap()[0]
+        .as_ref()
+        .unwrap();
+    assert!(
+        matches!(extend(now()), Err(silkmatch_index::IndexError::Conflict(_))),
+        "a withdrawn listing is published again, not extended"
+    );
+    let own = engine.listings_of(&original.owner, 10).unwrap();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].id, original.id);
+    assert!(engine.listings_of("someone else", 10).unwrap().is_empty());
+}

@@ -10,6 +10,7 @@ use silkmatch_core::access::{Access, access};
 use silkmatch_core::{
     Kind, Listing, Problem, ProblemCode, Validated, draft_from_value, parse_draft, validate,
 };
+use silkmatch_index::store::tokens::Principal;
 use silkmatch_index::{IndexError, Target, Write};
 
 use crate::app::{App, now};
@@ -33,10 +34,18 @@ fn invalid(problems: Vec<Problem>) -> ApiError {
 /// Parses and validates a listing body for a collection: `kind` may be left out, but must not
 /// contradict the path.
 pub fn validated_body(kind: Kind, body: &JsonBody) -> Result<Validated, ApiError> {
-    let mut draft = parse_draft(body.text()).map_err(|problem| match problem.code {
+    let draft = parse_draft(body.text()).map_err(|problem| match problem.code {
         ProblemCode::MalformedJson => ApiError::MalformedBody(problem),
         _ => invalid(vec![problem]),
     })?;
+    validated_draft(kind, draft)
+}
+
+/// Validates a draft for a collection (the API's JSON bodies and the web form both end here).
+pub fn validated_draft(
+    kind: Kind,
+    mut draft: silkmatch_core::Draft,
+) -> Result<Validated, ApiError> {
     check_kind(kind, &mut draft)?;
     validate(&draft).map_err(invalid)
 }
@@ -78,13 +87,14 @@ fn listing_response(status: StatusCode, listing: &Listing) -> Response {
     response
 }
 
-/// Loads a listing for `caller`, answering 404 for anything it may not know of (another kind, a private
-/// listing of someone else) and, for writes, 403 for someone else's public listing.
-pub(super) async fn load(
+/// Loads a listing for `viewer` (an organisation id), answering 404 for anything it may not know of
+/// (another kind, when `kind` is given; a private listing of someone else) and, for writes, 403 for
+/// someone else's public listing.
+pub async fn load(
     app: &App,
-    kind: Kind,
+    kind: Option<Kind>,
     id: String,
-    caller: &Caller,
+    viewer: Option<&str>,
     for_write: bool,
 ) -> Result<Listing, ApiError> {
     let not_found = || ApiError::NotFound(format!("listing `{id}` not found"));
@@ -95,9 +105,9 @@ pub(super) async fn load(
     let listing = app
         .blocking(move |engine| engine.get(&lookup))
         .await??
-        .filter(|listing| listing.body.kind == kind)
+        .filter(|listing| kind.is_none_or(|kind| listing.body.kind == kind))
         .ok_or_else(not_found)?;
-    match access(&listing, caller.organisation(), now()) {
+    match access(&listing, viewer, now()) {
         Access::Owner => Ok(listing),
         Access::Public if !for_write => Ok(listing),
         Access::Public => Err(ApiError::Forbidden(format!(
@@ -179,7 +189,7 @@ pub async fn read(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
-    let listing = load(&app, kind, id.clone(), &caller, false).await?;
+    let listing = load(&app, Some(kind), id.clone(), caller.organisation(), false).await?;
     let level = access(&listing, caller.organisation(), now());
     let shown = silkmatch_core::access::visible(listing, level)
         .ok_or_else(|| ApiError::NotFound(format!("listing `{id}` not found")))?;
@@ -196,7 +206,7 @@ pub async fn replace(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
-    let current = load(&app, kind, id.clone(), &caller, true).await?;
+    let current = load(&app, Some(kind), id.clone(), caller.organisation(), true).await?;
     check_precondition(&current, &if_match)?;
     let validated = validated_body(kind, &body)?;
     let target = Target {
@@ -232,7 +242,7 @@ pub async fn patch(
             "A merge patch must be a JSON object.",
         )));
     }
-    let current = load(&app, kind, id.clone(), &caller, true).await?;
+    let current = load(&app, Some(kind), id.clone(), caller.organisation(), true).await?;
     check_precondition(&current, &if_match)?;
     let mut document = serde_json::to_value(&current.body).map_err(|_| ApiError::WorkerFailed)?;
     if let Value::Object(map) = &mut document {
@@ -280,14 +290,16 @@ pub async fn publish(
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
-    load(&app, kind, id.clone(), &caller, true).await?;
-    let target = Target {
-        owner: principal.organisation_id.clone(),
+    let listing = lifecycle(
+        &app,
+        principal,
+        Some(kind),
         id,
-        expected_version: if_match.0,
-    };
-    let written = app.write(Write::Publish { target }).await?;
-    Ok(listing_response(StatusCode::OK, written.listing()))
+        if_match.0,
+        Lifecycle::Publish,
+    )
+    .await?;
+    Ok(listing_response(StatusCode::OK, &listing))
 }
 
 /// `DELETE /v1/{offers|needs}/{id}`: withdraws (deleting is withdrawing; nothing is lost).
@@ -299,14 +311,92 @@ pub async fn withdraw(
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
-    load(&app, kind, id.clone(), &caller, true).await?;
+    let listing = lifecycle(
+        &app,
+        principal,
+        Some(kind),
+        id,
+        if_match.0,
+        Lifecycle::Withdraw,
+    )
+    .await?;
+    Ok(listing_response(StatusCode::OK, &listing))
+}
+
+/// `POST /v1/{offers|needs}/{id}/extend`: a live publication runs a year longer (at most two years
+/// after publication).
+pub async fn extend(
+    kind: Kind,
+    State(app): State<App>,
+    caller: Caller,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<Response, ApiError> {
+    let principal = caller.require()?;
+    let listing = lifecycle(
+        &app,
+        principal,
+        Some(kind),
+        id,
+        if_match.0,
+        Lifecycle::Extend,
+    )
+    .await?;
+    Ok(listing_response(StatusCode::OK, &listing))
+}
+
+/// A change of a listing's publication that takes no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Publish (again) for a year.
+    Publish,
+    /// Take down.
+    Withdraw,
+    /// Extend a live publication.
+    Extend,
+}
+
+impl Lifecycle {
+    /// The action's name in paths (`/publish`, `/withdraw`, `/extend`).
+    pub fn parse(name: &str) -> Option<Lifecycle> {
+        match name {
+            "publish" => Some(Lifecycle::Publish),
+            "withdraw" => Some(Lifecycle::Withdraw),
+            "extend" => Some(Lifecycle::Extend),
+            _ => None,
+        }
+    }
+}
+
+/// Publishes, withdraws or extends the caller's listing (the API's and the web's one path): the
+/// listing must be the caller's (403/404 otherwise) and, when `expected_version` is given, unchanged.
+pub async fn lifecycle(
+    app: &App,
+    principal: &Principal,
+    kind: Option<Kind>,
+    id: String,
+    expected_version: Option<u64>,
+    action: Lifecycle,
+) -> Result<Listing, ApiError> {
+    load(
+        app,
+        kind,
+        id.clone(),
+        Some(&principal.organisation_id),
+        true,
+    )
+    .await?;
     let target = Target {
         owner: principal.organisation_id.clone(),
         id,
-        expected_version: if_match.0,
+        expected_version,
     };
-    let written = app.write(Write::Withdraw { target }).await?;
-    Ok(listing_response(StatusCode::OK, written.listing()))
+    let write = match action {
+        Lifecycle::Publish => Write::Publish { target },
+        Lifecycle::Withdraw => Write::Withdraw { target },
+        Lifecycle::Extend => Write::Extend { target },
+    };
+    Ok(app.write(write).await?.listing().clone())
 }
 
 #[cfg(test)]

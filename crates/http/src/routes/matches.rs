@@ -6,7 +6,7 @@ use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 use silkmatch_core::matching::Ranker;
 use silkmatch_core::{Kind, Listing, Problem, ProblemCode};
-use silkmatch_index::{MAX_CANDIDATES, MatchRequest};
+use silkmatch_index::{MAX_CANDIDATES, MatchRequest, MatchResults};
 
 use super::listings::validated_body;
 use super::search::pairs;
@@ -85,11 +85,20 @@ fn match_request(raw: Option<&str>) -> Result<MatchRequest, ApiError> {
     Ok(request)
 }
 
-async fn rank(app: &App, listing: Listing, request: MatchRequest) -> Result<Json<Value>, ApiError> {
+/// Ranks partners for `listing` on the CPU pool (the API and the matches page both call this).
+pub async fn ranked(
+    app: &App,
+    listing: Listing,
+    request: MatchRequest,
+) -> Result<MatchResults, ApiError> {
     let now = now();
-    let results = app
+    Ok(app
         .on_cpu(move |engine| engine.matches_for(&listing, &request, now))
-        .await??;
+        .await??)
+}
+
+async fn rank(app: &App, listing: Listing, request: MatchRequest) -> Result<Json<Value>, ApiError> {
+    let results = ranked(app, listing, request).await?;
     let matches: Vec<Value> = results.matches.iter().map(render::found_match).collect();
     Ok(Json(
         json!({ "matches": matches, "candidates_considered": results.candidates_considered }),
@@ -105,7 +114,7 @@ pub async fn for_listing(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let request = match_request(raw.as_deref())?;
-    let listing = super::listings::load(&app, kind, id, &caller, false).await?;
+    let listing = super::listings::load(&app, Some(kind), id, caller.organisation(), false).await?;
     rank(&app, listing, request).await
 }
 

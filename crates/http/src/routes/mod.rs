@@ -2,11 +2,11 @@
 //! and the OpenAPI document are both built from this table, so they cannot disagree.
 
 mod admin;
-mod listings;
-mod matches;
+pub(crate) mod listings;
+pub(crate) mod matches;
 mod ops;
 mod recommendations;
-mod search;
+pub(crate) mod search;
 
 use axum::Router;
 use axum::http::Method;
@@ -75,6 +75,8 @@ pub fn table() -> Vec<Route> {
         route!(delete "/v1/needs/{id}" Partner "Withdraw a need" => |s, c, m, p| listings::withdraw(Kind::Need, s, c, m, p)),
         route!(post "/v1/offers/{id}/publish" Partner "Publish an offer for a year" => |s, c, m, p| listings::publish(Kind::Offer, s, c, m, p)),
         route!(post "/v1/needs/{id}/publish" Partner "Publish a need for a year" => |s, c, m, p| listings::publish(Kind::Need, s, c, m, p)),
+        route!(post "/v1/offers/{id}/extend" Partner "Extend a live offer's publication by a year (at most two after publication)" => |s, c, m, p| listings::extend(Kind::Offer, s, c, m, p)),
+        route!(post "/v1/needs/{id}/extend" Partner "Extend a live need's publication by a year (at most two after publication)" => |s, c, m, p| listings::extend(Kind::Need, s, c, m, p)),
         route!(get "/v1/needs/{id}/matches" Public "Offers that could serve this need, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Need, s, c, p, q)),
         route!(get "/v1/offers/{id}/matches" Public "Needs this offer could serve, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Offer, s, c, p, q)),
         route!(get "/v1/needs/{id}/recommendations" Public "Offers the last nightly batch run recommends for this need, with the run's time" => |s, c, p| recommendations::for_listing(Kind::Need, s, c, p)),

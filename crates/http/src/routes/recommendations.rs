@@ -18,7 +18,7 @@ pub async fn for_listing(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Recommendations>, ApiError> {
-    let listing = super::listings::load(&app, kind, id, &caller, false).await?;
+    let listing = super::listings::load(&app, Some(kind), id, caller.organisation(), false).await?;
     let now = now();
     let lookup = listing.id.clone();
     let stored = app

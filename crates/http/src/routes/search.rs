@@ -323,6 +323,17 @@ pub fn read_cursor(key: &[u8; 32], fingerprint: &str, cursor: &str) -> Result<us
         .ok_or_else(invalid)
 }
 
+/// Runs a parsed search on the CPU pool (the API and the results page both call this).
+pub async fn run(
+    app: &App,
+    request: SearchRequest,
+    now: silkmatch_core::Timestamp,
+) -> Result<silkmatch_index::SearchResults, ApiError> {
+    Ok(app
+        .on_cpu(move |engine| engine.search(&request, now))
+        .await??)
+}
+
 /// `GET /v1/search`.
 pub async fn search(
     State(app): State<App>,
@@ -348,9 +359,7 @@ pub async fn search(
     }
     let now = now();
     let (offset, limit) = (request.offset, request.limit);
-    let results = app
-        .on_cpu(move |engine| engine.search(&request, now))
-        .await??;
+    let results = run(&app, request, now).await?;
     let next = offset + limit;
     let next_cursor = (next < results.total.min(MAX_WINDOW))
         .then(|| make_cursor(app.cursor_key(), &fingerprint, next));

@@ -163,6 +163,18 @@ pub fn get_many_by_seq(connection: &Connection, seqs: &[u64]) -> Result<Vec<Opti
         .collect()
 }
 
+/// An organisation's own listings, every status, most recently changed first (the "my listings"
+/// page); at most `limit` of them.
+pub fn by_owner(connection: &Connection, owner: &str, limit: usize) -> Result<Vec<ListingRow>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM listings WHERE owner = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2"
+    ))?;
+    let rows = statement
+        .query_map(params![owner, limit as i64], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode).collect()
+}
+
 /// The listing an owner imported under `external_id`.
 pub fn get_by_external_id(
     connection: &Connection,

@@ -109,6 +109,15 @@ pub fn authenticate(connection: &Connection, token: &str) -> Result<Option<Princ
     }))
 }
 
+/// Whether the token `id` exists and is not revoked.
+pub fn is_active(connection: &Connection, id: &str) -> Result<bool> {
+    let revoked_at: Option<Option<i64>> = connection
+        .prepare_cached("SELECT revoked_at FROM tokens WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    Ok(matches!(revoked_at, Some(None)))
+}
+
 /// Revokes a token; `false` when there is no such token or it was already revoked.
 pub fn revoke(connection: &Connection, id: &str, now: Timestamp) -> Result<bool> {
     let changed = connection
