@@ -29,6 +29,13 @@ pub struct Served {
     _dir: tempfile::TempDir,
 }
 
+impl Served {
+    /// The server's data directory (other commands may work on it while it serves).
+    pub fn data(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 fn last_line(text: &str) -> String {
     text.lines().last().unwrap_or("").trim().to_owned()
 }
@@ -467,6 +474,32 @@ async fn flow(served: &Served, c: &Client) -> Result<(), String> {
         .await
         .unwrap();
     assert!(text_of(c, "main").await.contains("No overnight run yet"));
+    // The nightly run, beside the running server, then the same page lists what it ranked.
+    let nightly = tempfile::tempdir().unwrap();
+    let out = nightly.path().join("run");
+    ok(
+        served.data(),
+        &[
+            "batch",
+            "rank",
+            "--direction",
+            "needs",
+            "--k",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    c.goto(&format!("{base}/listings/{need_id}/recommendations"))
+        .await
+        .unwrap();
+    let overnight = text_of(c, "main").await;
+    assert!(
+        overnight.contains("As of the overnight run")
+            && overnight.contains("Peristaltic photovoltaic"),
+        "{overnight}"
+    );
+    shot(c, "recommendations").await;
 
     // Withdrawn: gone from search.
     c.goto(&format!("{base}/my")).await.unwrap();
