@@ -71,7 +71,7 @@ pub struct RankArgs {
     /// Do not store the recommendations for the API (files only).
     #[arg(long)]
     no_store: bool,
-    /// Prepared match candidates kept in memory (about 12 KB each): a candidate shared by many
+    /// Prepared match candidates kept in memory (about 18 KB each, measured): a candidate shared by many
     /// listings is read and analysed once per run instead of once per listing.
     #[arg(long, default_value_t = BATCH_MATCH_CACHE)]
     match_cache: usize,
@@ -107,7 +107,7 @@ fn parse_now(text: &str) -> anyhow::Result<Timestamp> {
     })
 }
 
-/// Default of `batch rank --match-cache`: about 800 MB of prepared candidates.
+/// Default of `batch rank --match-cache`: about 1.2 GB of prepared candidates at most.
 const BATCH_MATCH_CACHE: usize = 65_536;
 
 /// Runs `batch`. Parameters are checked before the data directory is opened.

@@ -118,7 +118,7 @@ impl Engine {
         Engine::open_with_progress(dir, progress)
     }
 
-    /// Sets how many prepared match candidates are kept (each about 12 KB); a batch over the whole
+    /// Sets how many prepared match candidates are kept (each about 18 KB); a batch over the whole
     /// corpus wants them all, a small server fewer. Drops what was cached.
     pub fn set_match_cache_entries(&mut self, entries: usize) {
         self.side_cache = SideCache::new(entries);

@@ -74,8 +74,9 @@ pub(crate) fn corpus_stats<'a>(
     })
 }
 
-/// Prepared candidates kept by default: about 12 KB each (listing, term vector, keywords), so some
-/// 200 MB; enough for the candidates of a busy day's distinct match requests on a mid-sized corpus.
+/// Prepared candidates kept by default: about 18 KB each (listing, term vector, keywords, and the
+/// decoded listing the search cache keeps beside it; measured as RSS), so some
+/// 300 MB; enough for the candidates of a busy day's distinct match requests on a mid-sized corpus.
 pub const DEFAULT_SIDE_CACHE_ENTRIES: usize = 16_384;
 
 /// A prepared candidate and the statistics it was prepared under.
