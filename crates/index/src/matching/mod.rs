@@ -15,7 +15,9 @@ use silkmatch_core::matching::{
     explain, rank,
 };
 use silkmatch_core::{Listing, Timestamp};
+use tantivy::Order;
 use tantivy::collector::TopDocs;
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 
 pub use candidates::{candidate_text_query, constraint_filters};
 pub(crate) use sides::SideCache;
@@ -25,7 +27,6 @@ use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::query::AnalysedText;
 use crate::search::snippets_for;
-use crate::search_index::SearchIndex;
 use crate::snippet::Snippet;
 use crate::store;
 use candidates::candidate_query;
@@ -143,9 +144,19 @@ impl Engine {
         );
 
         let query = candidate_query(fields, listing, &query_side.query, now);
-        let top = searcher.search(&query, &TopDocs::with_limit(n_candidates).order_by_score())?;
+        // Equal scores are common (listings that share only a technology field score the same
+        // constant): ties go to the older version (lower `seq`), never to the segment layout, so
+        // the candidates are the same however the index was built or merged.
+        let by_score_then_seq = (
+            SortBySimilarityScore,
+            (SortByStaticFastValue::<u64>::for_field("seq"), Order::Asc),
+        );
+        let top = searcher.search(
+            &query,
+            &TopDocs::with_limit(n_candidates).order_by(by_score_then_seq),
+        )?;
         let addresses: Vec<tantivy::DocAddress> = top.iter().map(|(_, address)| *address).collect();
-        let seqs = SearchIndex::listing_seqs(&searcher, &addresses)?;
+        let seqs: Vec<u64> = top.iter().map(|((_, seq), _)| seq.unwrap_or(0)).collect();
 
         let mut stats = CorpusStats {
             n_docs: query_stats.n_docs,
