@@ -32,7 +32,15 @@ impl TestServer {
                 .as_secs() as i64,
         );
         let centre = Organisation {
-            name: format!("Transfer Centre {}", dir.path().display()),
+            // Unique per start: a restarted server on the same data gets an administrator of its own.
+            name: format!(
+                "Transfer Centre {} {}",
+                dir.path().display(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ),
             kind: OrganisationKind::PublicBody,
             size: None,
             country: Country::new("CN").unwrap(),
@@ -778,6 +786,21 @@ async fn cursors_page_through_results() {
         StatusCode::BAD_REQUEST,
         "a cursor is bound to its query"
     );
+    // The signing key lives in the data directory: a cursor outlives a restart.
+    let cursor = cursor.to_owned();
+    let dir = server.stop().await;
+    let server = TestServer::start_in(dir).await;
+    let (status, _, next) = server
+        .call(
+            Method::GET,
+            &format!("/v1/search?q=solar&limit=2&cursor={cursor}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_eq!(search_ids(&next).len(), 2, "{next}");
     server.stop().await;
 }
 

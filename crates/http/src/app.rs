@@ -81,8 +81,7 @@ impl App {
         let writer = std::thread::Builder::new()
             .name("silkmatch-writer".into())
             .spawn(move || write_loop(&writer_engine, queue))?;
-        let mut cursor_key = [0u8; 32];
-        getrandom_fill(&mut cursor_key)?;
+        let cursor_key = cursor_key(engine.dir())?;
         Ok(App {
             inner: Arc::new(Inner {
                 engine,
@@ -247,6 +246,41 @@ pub fn now() -> Timestamp {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs() as i64);
     Timestamp::from_unix(seconds)
+}
+
+/// The key search cursors are signed with, kept in the data directory (`cursor.key`, readable by
+/// the owner only) so that cursors handed out before a restart still work after it. Created on
+/// first start: written to a temporary file, synced, then renamed, so a crash never leaves half a key.
+fn cursor_key(dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join("cursor.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            return bytes.try_into().map_err(|_| {
+                std::io::Error::other(format!(
+                    "{} is not a 32-byte key; delete it to make a new one (open search cursors will then be refused)",
+                    path.display()
+                ))
+            });
+        }
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        Err(_) => {}
+    }
+    let mut key = [0u8; 32];
+    getrandom_fill(&mut key)?;
+    let temporary = dir.join("cursor.key.tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(key)
 }
 
 fn getrandom_fill(buffer: &mut [u8]) -> std::io::Result<()> {
