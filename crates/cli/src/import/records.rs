@@ -56,15 +56,17 @@ pub fn read_records(
 ) -> anyhow::Result<()> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open import file {}", path.display()))?;
+    // Only reading failures say "cannot read"; what `each_chunk` reports (a failed write, a full
+    // disk) passes through under its own name.
     match format {
-        Format::Jsonl => read_jsonl(BufReader::new(file), each_chunk),
+        Format::Jsonl => read_jsonl(BufReader::new(file), path, each_chunk),
         Format::Csv => read_csv(file, each_chunk),
     }
-    .with_context(|| format!("cannot read import file {}", path.display()))
 }
 
 fn read_jsonl(
     mut reader: impl BufRead,
+    path: &Path,
     each_chunk: &mut dyn FnMut(Vec<Record>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -72,7 +74,10 @@ fn read_jsonl(
     let mut line = 0u64;
     loop {
         bytes.clear();
-        if reader.read_until(b'\n', &mut bytes)? == 0 {
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .with_context(|| format!("cannot read import file {}", path.display()))?;
+        if read == 0 {
             break;
         }
         line += 1;
