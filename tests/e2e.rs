@@ -7,3 +7,4 @@ mod common;
 mod durability;
 mod import;
 mod matching;
+mod model;
