@@ -93,7 +93,12 @@ pub fn header(bytes: &[u8]) -> Result<Header, EmbedError> {
     let type_vocab = c.usize32()?;
     let eps = f32::from_le_bytes(c.take(4)?.try_into().unwrap()) as f64;
     let qk = c.usize32()?;
-    if qk != QK || hidden == 0 || heads == 0 || hidden % heads != 0 || hidden % QK != 0 {
+    if qk != QK
+        || hidden == 0
+        || heads == 0
+        || !hidden.is_multiple_of(heads)
+        || !hidden.is_multiple_of(QK)
+    {
         return Err(corrupt("unexpected header numbers"));
     }
     Ok(Header {
@@ -165,7 +170,7 @@ fn values(name: &str, entry: &Entry<'_>) -> Result<Vec<f32>, EmbedError> {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect()),
-        1 if entry.elements % QK == 0
+        1 if entry.elements.is_multiple_of(QK)
             && entry.data.len() == entry.elements / QK * Q4_BLOCK_BYTES =>
         {
             let mut out = vec![0f32; entry.elements];

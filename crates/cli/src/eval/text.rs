@@ -72,7 +72,7 @@ pub fn run(
     let metrics = evaluate(&qrels, &results);
     let r1 = dense::recall_at_1(&qrels, &results);
     if json {
-        let mut value = serde_json::to_value(&metrics)?;
+        let mut value = serde_json::to_value(metrics)?;
         value["r@1"] = r1.into();
         value["mode"] = mode.name().into();
         println!("{}", serde_json::to_string(&value)?);
