@@ -59,8 +59,8 @@ pub fn run(data: &Path, command: ModelCommand) -> anyhow::Result<ExitCode> {
                 );
                 println!("  {shape}; checksums verified");
             } else {
-                println!("no embedding model: search and matching run lexically");
-                println!(
+                eprintln!("no embedding model: search and matching run lexically");
+                eprintln!(
                     "  {}",
                     status.problem.as_deref().unwrap_or("unknown problem")
                 );
