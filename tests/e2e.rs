@@ -9,5 +9,6 @@ mod common;
 mod durability;
 mod import;
 mod matching;
+mod model;
 mod web;
 mod web_http;

@@ -7,6 +7,7 @@ mod eval;
 mod fixtures;
 mod import;
 mod matching;
+mod model;
 mod progress;
 mod search;
 mod serve;
@@ -86,6 +87,11 @@ enum Command {
     Fixtures {
         #[command(subcommand)]
         command: fixtures::FixturesCommand,
+    },
+    /// Install or inspect the multilingual embedding model (cross-lingual search).
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
     },
     /// Measure retrieval quality.
     Eval {
@@ -199,7 +205,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fixtures { command } => fixtures::run(command),
-        Command::Eval { command } => eval::run(command),
+        Command::Model { command } => model::run(&cli.data, command),
+        Command::Eval { command } => eval::run(&cli.data, command),
     }
 }
 

@@ -1,9 +1,10 @@
 //! `silkmatch eval`: quality measured through the same paths users hit.
 
+mod dense;
 mod matchset;
 mod text;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
@@ -16,7 +17,11 @@ pub enum EvalCommand {
         /// The collection folder, e.g. ../shared/eval/cranfield.
         #[arg(long)]
         collection: PathBuf,
-        /// Print `{"ndcg@10", "recall@100", "mrr@10", "queries"}` as JSON.
+        /// Ranking: `lexical` (BM25, what search uses today), `dense` (multilingual embeddings,
+        /// exact cosine; needs `silkmatch model fetch`) or `hybrid` (reciprocal-rank fusion of both).
+        #[arg(long, value_enum, default_value = "lexical")]
+        mode: Mode,
+        /// Print `{"ndcg@10", "recall@100", "mrr@10", "r@1", "queries", "mode"}` as JSON.
         #[arg(long)]
         json: bool,
         /// Also write the TREC run here (for ../shared/eval/score.py).
@@ -43,6 +48,28 @@ pub enum EvalCommand {
     },
 }
 
+/// Retrieval modes of `eval text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// BM25 through `Engine::search`.
+    Lexical,
+    /// Exact cosine over multilingual-e5-small embeddings.
+    Dense,
+    /// Reciprocal-rank fusion of the lexical and dense top 100.
+    Hybrid,
+}
+
+impl Mode {
+    /// The name printed in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Lexical => "lexical",
+            Mode::Dense => "dense",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
 /// Query splits of a labelled match set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Split {
@@ -55,13 +82,14 @@ pub enum Split {
 }
 
 /// Runs an eval subcommand.
-pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
+pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
     match command {
         EvalCommand::Text {
             collection,
+            mode,
             json,
             run,
-        } => text::run(collection, json, run),
+        } => text::run(data, collection, mode, json, run),
         EvalCommand::Match {
             set,
             split,

