@@ -67,6 +67,26 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
+/// Reads a request body under the router's size limit: over it, `BodyTooLarge` (413); unreadable
+/// otherwise, the problem `unreadable` makes of the reason. JSON bodies and web forms both read so.
+pub(crate) async fn read_body(
+    request: Request,
+    app: &App,
+    unreadable: impl FnOnce(String) -> Problem,
+) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, app)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge {
+                    limit: crate::MAX_BODY_BYTES,
+                }
+            } else {
+                ApiError::MalformedBody(unreadable(rejection.body_text()))
+            }
+        })
+}
+
 /// A JSON request body, as bytes (so it can be hashed for idempotency and parsed with field paths).
 /// Requires a JSON content type; the size limit is the router's.
 pub struct JsonBody(pub Bytes);
@@ -89,21 +109,14 @@ impl FromRequest<App> for JsonBody {
         if essence != "application/json" && essence != "application/merge-patch+json" {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, app)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::BodyTooLarge {
-                        limit: crate::MAX_BODY_BYTES,
-                    }
-                } else {
-                    ApiError::MalformedBody(Problem::new(
-                        "",
-                        ProblemCode::MalformedJson,
-                        format!("The body cannot be read: {}.", rejection.body_text()),
-                    ))
-                }
-            })?;
+        let bytes = read_body(request, app, |reason| {
+            Problem::new(
+                "",
+                ProblemCode::MalformedJson,
+                format!("The body cannot be read: {reason}."),
+            )
+        })
+        .await?;
         if std::str::from_utf8(&bytes).is_err() {
             return Err(ApiError::MalformedBody(Problem::new(
                 "",

@@ -281,8 +281,11 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// `POST /v1/{offers|needs}/{id}/publish`.
-pub async fn publish(
+/// `POST /v1/{offers|needs}/{id}/publish`, `DELETE /v1/{offers|needs}/{id}` (withdrawing: nothing is
+/// deleted) and `POST /v1/{offers|needs}/{id}/extend` (a live publication runs a year longer, at most
+/// two years after publication): the body-less changes of a publication, one handler for all three.
+pub async fn change(
+    action: Lifecycle,
     kind: Kind,
     State(app): State<App>,
     caller: Caller,
@@ -290,58 +293,7 @@ pub async fn publish(
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
-    let listing = lifecycle(
-        &app,
-        principal,
-        Some(kind),
-        id,
-        if_match.0,
-        Lifecycle::Publish,
-    )
-    .await?;
-    Ok(listing_response(StatusCode::OK, &listing))
-}
-
-/// `DELETE /v1/{offers|needs}/{id}`: withdraws (deleting is withdrawing; nothing is lost).
-pub async fn withdraw(
-    kind: Kind,
-    State(app): State<App>,
-    caller: Caller,
-    if_match: IfMatch,
-    PathId(id): PathId,
-) -> Result<Response, ApiError> {
-    let principal = caller.require()?;
-    let listing = lifecycle(
-        &app,
-        principal,
-        Some(kind),
-        id,
-        if_match.0,
-        Lifecycle::Withdraw,
-    )
-    .await?;
-    Ok(listing_response(StatusCode::OK, &listing))
-}
-
-/// `POST /v1/{offers|needs}/{id}/extend`: a live publication runs a year longer (at most two years
-/// after publication).
-pub async fn extend(
-    kind: Kind,
-    State(app): State<App>,
-    caller: Caller,
-    if_match: IfMatch,
-    PathId(id): PathId,
-) -> Result<Response, ApiError> {
-    let principal = caller.require()?;
-    let listing = lifecycle(
-        &app,
-        principal,
-        Some(kind),
-        id,
-        if_match.0,
-        Lifecycle::Extend,
-    )
-    .await?;
+    let listing = lifecycle(&app, principal, Some(kind), id, if_match.0, action).await?;
     Ok(listing_response(StatusCode::OK, &listing))
 }
 

@@ -17,6 +17,7 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, Paths};
 use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
 
 use crate::app::App;
+use listings::Lifecycle;
 
 /// One route: what it is and who may call it.
 pub struct Route {
@@ -71,12 +72,12 @@ pub fn table() -> Vec<Route> {
         route!(put "/v1/needs/{id}" Partner "Replace a need (If-Match honoured)" => |s, c, m, p, b| listings::replace(Kind::Need, s, c, m, p, b)),
         route!(patch "/v1/offers/{id}" Partner "Change an offer with a JSON merge patch" => |s, c, m, p, b| listings::patch(Kind::Offer, s, c, m, p, b)),
         route!(patch "/v1/needs/{id}" Partner "Change a need with a JSON merge patch" => |s, c, m, p, b| listings::patch(Kind::Need, s, c, m, p, b)),
-        route!(delete "/v1/offers/{id}" Partner "Withdraw an offer" => |s, c, m, p| listings::withdraw(Kind::Offer, s, c, m, p)),
-        route!(delete "/v1/needs/{id}" Partner "Withdraw a need" => |s, c, m, p| listings::withdraw(Kind::Need, s, c, m, p)),
-        route!(post "/v1/offers/{id}/publish" Partner "Publish an offer for a year" => |s, c, m, p| listings::publish(Kind::Offer, s, c, m, p)),
-        route!(post "/v1/needs/{id}/publish" Partner "Publish a need for a year" => |s, c, m, p| listings::publish(Kind::Need, s, c, m, p)),
-        route!(post "/v1/offers/{id}/extend" Partner "Extend a live offer's publication by a year (at most two after publication)" => |s, c, m, p| listings::extend(Kind::Offer, s, c, m, p)),
-        route!(post "/v1/needs/{id}/extend" Partner "Extend a live need's publication by a year (at most two after publication)" => |s, c, m, p| listings::extend(Kind::Need, s, c, m, p)),
+        route!(delete "/v1/offers/{id}" Partner "Withdraw an offer" => |s, c, m, p| listings::change(Lifecycle::Withdraw, Kind::Offer, s, c, m, p)),
+        route!(delete "/v1/needs/{id}" Partner "Withdraw a need" => |s, c, m, p| listings::change(Lifecycle::Withdraw, Kind::Need, s, c, m, p)),
+        route!(post "/v1/offers/{id}/publish" Partner "Publish an offer for a year" => |s, c, m, p| listings::change(Lifecycle::Publish, Kind::Offer, s, c, m, p)),
+        route!(post "/v1/needs/{id}/publish" Partner "Publish a need for a year" => |s, c, m, p| listings::change(Lifecycle::Publish, Kind::Need, s, c, m, p)),
+        route!(post "/v1/offers/{id}/extend" Partner "Extend a live offer's publication by a year (at most two after publication)" => |s, c, m, p| listings::change(Lifecycle::Extend, Kind::Offer, s, c, m, p)),
+        route!(post "/v1/needs/{id}/extend" Partner "Extend a live need's publication by a year (at most two after publication)" => |s, c, m, p| listings::change(Lifecycle::Extend, Kind::Need, s, c, m, p)),
         route!(get "/v1/needs/{id}/matches" Public "Offers that could serve this need, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Need, s, c, p, q)),
         route!(get "/v1/offers/{id}/matches" Public "Needs this offer could serve, ranked, with reasons" => |s, c, p, q| matches::for_listing(Kind::Offer, s, c, p, q)),
         route!(get "/v1/needs/{id}/recommendations" Public "Offers the last nightly batch run recommends for this need, with the run's time" => |s, c, p| recommendations::for_listing(Kind::Need, s, c, p)),

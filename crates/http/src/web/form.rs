@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use silkmatch_core::{
@@ -17,6 +16,7 @@ use silkmatch_index::store::OrganisationRecord;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::extract::read_body;
 use crate::routes::search::pairs;
 
 /// A urlencoded form body, decoded into name/value pairs. Other content types, bodies over the
@@ -44,21 +44,14 @@ impl FromRequest<App> for FormBody {
                 "Send this form from its page (application/x-www-form-urlencoded).",
             )));
         }
-        let bytes = Bytes::from_request(request, app)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::BodyTooLarge {
-                        limit: crate::MAX_BODY_BYTES,
-                    }
-                } else {
-                    ApiError::MalformedBody(Problem::new(
-                        "",
-                        ProblemCode::InvalidFormat,
-                        "The form could not be read.",
-                    ))
-                }
-            })?;
+        let bytes = read_body(request, app, |_| {
+            Problem::new(
+                "",
+                ProblemCode::InvalidFormat,
+                "The form could not be read.",
+            )
+        })
+        .await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             ApiError::MalformedBody(Problem::new(
                 "",
