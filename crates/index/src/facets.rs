@@ -1,12 +1,13 @@
 //! Facet counts: how many matching listings per country, technology field, sector, cooperation type,
 //! readiness level and language. Computed from fast fields in the same pass as the top hits.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, SegmentReader};
 
 use crate::schema::unpack;
@@ -55,39 +56,152 @@ pub struct FacetCount {
 /// Facet name → values, most frequent first (ties by value).
 pub type Facets = BTreeMap<String, Vec<FacetCount>>;
 
-/// A multiply-shift hasher for the small integer codes counted here: SipHash's resistance to
-/// hash flooding buys nothing for codes the index wrote, and costs most of the counting time.
-#[derive(Default)]
-/// The hasher of `Counts`.
-pub struct CodeHasher(u64);
+/// Per-segment facet tables kept across searches: about 16 bytes per listing of the segment.
+/// Bounded by bytes; a segment dropped by a merge simply ages out.
+pub const DEFAULT_FACET_TABLE_BYTES: u64 = 256 * 1024 * 1024;
 
-impl Hasher for CodeHasher {
-    fn finish(&self) -> u64 {
-        self.0
+/// The facet values of one segment, read once from its fast fields and kept: per facet, each
+/// document's values as small ordinals into that facet's sorted distinct values. A segment never
+/// changes once written (deletions are applied before documents reach the collector), so a table
+/// keyed by segment id is never stale, and counting becomes array increments instead of decoding
+/// fast fields and hashing values per document.
+#[derive(Debug)]
+pub struct SegmentFacets {
+    facets: Vec<FacetTable>,
+    bytes: u64,
+}
+
+#[derive(Debug)]
+struct FacetTable {
+    /// Distinct values in this segment, ascending; an ordinal is a position here.
+    values: Vec<u64>,
+    /// Per document (when every document has exactly one value) or per value (else).
+    ordinals: Vec<u16>,
+    /// When documents have zero or several values: document `d`'s ordinals are
+    /// `ordinals[starts[d]..starts[d + 1]]`. Empty when there is one value per document.
+    starts: Vec<u32>,
+}
+
+impl FacetTable {
+    fn read(column: &Column<u64>, max_doc: u32) -> Option<FacetTable> {
+        let mut per_doc: Vec<u64> = Vec::with_capacity(max_doc as usize);
+        let mut starts: Vec<u32> = Vec::with_capacity(max_doc as usize + 1);
+        let mut single = true;
+        for doc in 0..max_doc {
+            starts.push(u32::try_from(per_doc.len()).ok()?);
+            let before = per_doc.len();
+            per_doc.extend(column.values_for_doc(doc));
+            single &= per_doc.len() == before + 1;
+        }
+        starts.push(u32::try_from(per_doc.len()).ok()?);
+        let mut values = per_doc.clone();
+        values.sort_unstable();
+        values.dedup();
+        // Facet values are closed vocabularies (a few hundred at most); anything else is counted
+        // the slow way.
+        if values.len() > usize::from(u16::MAX) {
+            return None;
+        }
+        let ordinals = per_doc
+            .iter()
+            .map(|value| values.binary_search(value).expect("value was collected") as u16)
+            .collect();
+        if single {
+            starts = Vec::new();
+        }
+        Some(FacetTable {
+            values,
+            ordinals,
+            starts,
+        })
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+
+    fn bytes(&self) -> u64 {
+        (self.values.len() * 8 + self.ordinals.len() * 2 + self.starts.len() * 4) as u64
+    }
+}
+
+impl SegmentFacets {
+    fn read(segment: &SegmentReader) -> tantivy::Result<Option<SegmentFacets>> {
+        let mut facets = Vec::with_capacity(FACETS.len());
+        for (name, _) in FACETS {
+            let column = segment.fast_fields().u64(name)?;
+            match FacetTable::read(&column, segment.max_doc()) {
+                Some(table) => facets.push(table),
+                None => return Ok(None),
+            }
+        }
+        let bytes = facets.iter().map(FacetTable::bytes).sum::<u64>() + 64;
+        Ok(Some(SegmentFacets { facets, bytes }))
+    }
+}
+
+#[derive(Clone)]
+struct TableBytes;
+
+impl quick_cache::Weighter<SegmentId, Arc<SegmentFacets>> for TableBytes {
+    fn weight(&self, _: &SegmentId, tables: &Arc<SegmentFacets>) -> u64 {
+        tables.bytes
+    }
+}
+
+/// Facet tables by segment, shared by every search of an engine.
+pub struct FacetTables {
+    tables: quick_cache::sync::Cache<SegmentId, Arc<SegmentFacets>, TableBytes>,
+}
+
+impl FacetTables {
+    /// Tables of at most `bytes` in all.
+    pub fn new(bytes: u64) -> FacetTables {
+        FacetTables {
+            tables: quick_cache::sync::Cache::with_weighter(64, bytes.max(1), TableBytes),
         }
     }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (value ^ (value >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+
+    /// Forgets every table (they are rebuilt on the next search).
+    pub fn clear(&self) {
+        self.tables.clear();
+    }
+
+    fn for_segment(&self, segment: &SegmentReader) -> tantivy::Result<Option<Arc<SegmentFacets>>> {
+        let id = segment.segment_id();
+        if let Some(tables) = self.tables.get(&id) {
+            return Ok(Some(tables));
+        }
+        let Some(tables) = SegmentFacets::read(segment)? else {
+            return Ok(None);
+        };
+        let tables = Arc::new(tables);
+        self.tables.insert(id, Arc::clone(&tables));
+        Ok(Some(tables))
     }
 }
 
-/// Facet value → matching documents.
-pub type Counts = HashMap<u64, u64, BuildHasherDefault<CodeHasher>>;
-
 /// Counts facet values over every document the query matches.
-pub struct FacetCollector;
-
-/// Per-segment state of `FacetCollector`.
-pub struct FacetSegmentCollector {
-    columns: Vec<Column<u64>>,
-    counts: Vec<Counts>,
+pub struct FacetCollector<'a> {
+    /// Where per-segment tables are kept between searches.
+    pub tables: &'a FacetTables,
 }
 
-impl Collector for FacetCollector {
+/// Per-segment state of `FacetCollector`.
+pub enum FacetSegmentCollector {
+    /// Counting by ordinal into arrays, from the segment's tables.
+    Tables {
+        /// The segment's tables.
+        tables: Arc<SegmentFacets>,
+        /// Per facet, matching documents per ordinal.
+        counts: Vec<Vec<u32>>,
+    },
+    /// Reading fast fields per document (only if a facet had more distinct values than fit a table).
+    Columns {
+        /// The facets' columns.
+        columns: Vec<Column<u64>>,
+        /// Per facet, value → matching documents.
+        counts: Vec<BTreeMap<u64, u64>>,
+    },
+}
+
+impl Collector for FacetCollector<'_> {
     type Fruit = Facets;
     type Child = FacetSegmentCollector;
 
@@ -96,12 +210,20 @@ impl Collector for FacetCollector {
         _segment_local_id: u32,
         segment: &SegmentReader,
     ) -> tantivy::Result<FacetSegmentCollector> {
+        if let Some(tables) = self.tables.for_segment(segment)? {
+            let counts = tables
+                .facets
+                .iter()
+                .map(|table| vec![0u32; table.values.len()])
+                .collect();
+            return Ok(FacetSegmentCollector::Tables { tables, counts });
+        }
         let columns = FACETS
             .iter()
             .map(|(name, _)| segment.fast_fields().u64(name))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(FacetSegmentCollector {
-            counts: vec![Counts::default(); columns.len()],
+        Ok(FacetSegmentCollector::Columns {
+            counts: vec![BTreeMap::new(); columns.len()],
             columns,
         })
     }
@@ -110,7 +232,7 @@ impl Collector for FacetCollector {
         false
     }
 
-    fn merge_fruits(&self, segments: Vec<Vec<Counts>>) -> tantivy::Result<Facets> {
+    fn merge_fruits(&self, segments: Vec<Vec<Vec<(u64, u64)>>>) -> tantivy::Result<Facets> {
         let mut merged = vec![BTreeMap::<u64, u64>::new(); FACETS.len()];
         for segment in segments {
             for (facet_idx, counts) in segment.into_iter().enumerate() {
@@ -138,17 +260,56 @@ impl Collector for FacetCollector {
 }
 
 impl SegmentCollector for FacetSegmentCollector {
-    type Fruit = Vec<Counts>;
+    /// Per facet, (value, matching documents) for values that matched at least once.
+    type Fruit = Vec<Vec<(u64, u64)>>;
 
+    #[inline]
     fn collect(&mut self, doc: DocId, _score: Score) {
-        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            for value in column.values_for_doc(doc) {
-                *counts.entry(value).or_insert(0) += 1;
+        match self {
+            FacetSegmentCollector::Tables { tables, counts } => {
+                let doc = doc as usize;
+                for (table, counts) in tables.facets.iter().zip(counts.iter_mut()) {
+                    if table.starts.is_empty() {
+                        counts[usize::from(table.ordinals[doc])] += 1;
+                    } else {
+                        let (from, to) =
+                            (table.starts[doc] as usize, table.starts[doc + 1] as usize);
+                        for ordinal in &table.ordinals[from..to] {
+                            counts[usize::from(*ordinal)] += 1;
+                        }
+                    }
+                }
+            }
+            FacetSegmentCollector::Columns { columns, counts } => {
+                for (column, counts) in columns.iter().zip(counts.iter_mut()) {
+                    for value in column.values_for_doc(doc) {
+                        *counts.entry(value).or_insert(0) += 1;
+                    }
+                }
             }
         }
     }
 
     fn harvest(self) -> Self::Fruit {
-        self.counts
+        match self {
+            FacetSegmentCollector::Tables { tables, counts } => tables
+                .facets
+                .iter()
+                .zip(counts)
+                .map(|(table, counts)| {
+                    table
+                        .values
+                        .iter()
+                        .zip(counts)
+                        .filter(|(_, count)| *count > 0)
+                        .map(|(value, count)| (*value, u64::from(count)))
+                        .collect()
+                })
+                .collect(),
+            FacetSegmentCollector::Columns { counts, .. } => counts
+                .into_iter()
+                .map(|counts| counts.into_iter().collect())
+                .collect(),
+        }
     }
 }
