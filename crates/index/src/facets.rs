@@ -60,79 +60,73 @@ pub type Facets = BTreeMap<String, Vec<FacetCount>>;
 /// Bounded by bytes; a segment dropped by a merge simply ages out.
 pub const DEFAULT_FACET_TABLE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// The facet values of one segment, read once from its fast fields and kept: per facet, each
-/// document's values as small ordinals into that facet's sorted distinct values. A segment never
-/// changes once written (deletions are applied before documents reach the collector), so a table
-/// keyed by segment id is never stale, and counting becomes array increments instead of decoding
-/// fast fields and hashing values per document.
+/// The facet values of one segment, read once from its fast fields and kept: each document's
+/// values of every facet, side by side, as small ordinals into the segment's distinct (facet, value)
+/// pairs. A segment never changes once written (deletions are applied before documents reach the
+/// collector), so a table keyed by segment id is never stale, and counting a document is one short
+/// run of increments into one small array, instead of decoding six fast fields and hashing values.
 #[derive(Debug)]
 pub struct SegmentFacets {
-    facets: Vec<FacetTable>,
+    /// Document `d`'s ordinals are `ordinals[starts[d]..starts[d + 1]]`.
+    starts: Vec<u32>,
+    /// Every document's ordinals, all facets together.
+    ordinals: Vec<u16>,
+    /// Ordinal → (facet, value); ordinals of one facet are contiguous and ascending by value.
+    values: Vec<(usize, u64)>,
     bytes: u64,
 }
 
-#[derive(Debug)]
-struct FacetTable {
-    /// Distinct values in this segment, ascending; an ordinal is a position here.
-    values: Vec<u64>,
-    /// Per document (when every document has exactly one value) or per value (else).
-    ordinals: Vec<u16>,
-    /// When documents have zero or several values: document `d`'s ordinals are
-    /// `ordinals[starts[d]..starts[d + 1]]`. Empty when there is one value per document.
-    starts: Vec<u32>,
-}
-
-impl FacetTable {
-    fn read(column: &Column<u64>, max_doc: u32) -> Option<FacetTable> {
-        let mut per_doc: Vec<u64> = Vec::with_capacity(max_doc as usize);
-        let mut starts: Vec<u32> = Vec::with_capacity(max_doc as usize + 1);
-        let mut single = true;
-        for doc in 0..max_doc {
-            starts.push(u32::try_from(per_doc.len()).ok()?);
-            let before = per_doc.len();
-            per_doc.extend(column.values_for_doc(doc));
-            single &= per_doc.len() == before + 1;
-        }
-        starts.push(u32::try_from(per_doc.len()).ok()?);
-        let mut values = per_doc.clone();
-        values.sort_unstable();
-        values.dedup();
-        // Facet values are closed vocabularies (a few hundred at most); anything else is counted
-        // the slow way.
-        if values.len() > usize::from(u16::MAX) {
-            return None;
-        }
-        let ordinals = per_doc
-            .iter()
-            .map(|value| values.binary_search(value).expect("value was collected") as u16)
-            .collect();
-        if single {
-            starts = Vec::new();
-        }
-        Some(FacetTable {
-            values,
-            ordinals,
-            starts,
-        })
-    }
-
-    fn bytes(&self) -> u64 {
-        (self.values.len() * 8 + self.ordinals.len() * 2 + self.starts.len() * 4) as u64
-    }
-}
-
 impl SegmentFacets {
+    /// `None` if the segment has more distinct facet values than ordinals can name (facet values
+    /// are closed vocabularies, a few hundred in all, so never in practice).
     fn read(segment: &SegmentReader) -> tantivy::Result<Option<SegmentFacets>> {
-        let mut facets = Vec::with_capacity(FACETS.len());
-        for (name, _) in FACETS {
+        let max_doc = segment.max_doc() as usize;
+        let mut values: Vec<(usize, u64)> = Vec::new();
+        // Per facet: the document boundaries and the values, as read.
+        let mut read: Vec<(Vec<u32>, Vec<u64>)> = Vec::with_capacity(FACETS.len());
+        for (facet_idx, (name, _)) in FACETS.iter().enumerate() {
             let column = segment.fast_fields().u64(name)?;
-            match FacetTable::read(&column, segment.max_doc()) {
-                Some(table) => facets.push(table),
-                None => return Ok(None),
+            let mut starts = Vec::with_capacity(max_doc + 1);
+            let mut per_doc = Vec::with_capacity(max_doc);
+            for doc in 0..max_doc as DocId {
+                starts.push(per_doc.len() as u32);
+                per_doc.extend(column.values_for_doc(doc));
+            }
+            starts.push(per_doc.len() as u32);
+            let mut distinct = per_doc.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            values.extend(distinct.into_iter().map(|value| (facet_idx, value)));
+            read.push((starts, per_doc));
+        }
+        if values.len() > usize::from(u16::MAX) + 1 {
+            return Ok(None);
+        }
+        let total: usize = read.iter().map(|(_, per_doc)| per_doc.len()).sum();
+        if u32::try_from(total).is_err() {
+            return Ok(None);
+        }
+        let mut starts = Vec::with_capacity(max_doc + 1);
+        let mut ordinals = Vec::with_capacity(total);
+        for doc in 0..max_doc {
+            starts.push(ordinals.len() as u32);
+            for (facet_idx, (facet_starts, per_doc)) in read.iter().enumerate() {
+                for value in &per_doc[facet_starts[doc] as usize..facet_starts[doc + 1] as usize] {
+                    let ordinal = values
+                        .binary_search(&(facet_idx, *value))
+                        .expect("every value read is listed");
+                    ordinals.push(ordinal as u16);
+                }
             }
         }
-        let bytes = facets.iter().map(FacetTable::bytes).sum::<u64>() + 64;
-        Ok(Some(SegmentFacets { facets, bytes }))
+        starts.push(ordinals.len() as u32);
+        let bytes = (starts.len() * 4 + ordinals.len() * 2 + values.len() * 16 + 64) as u64;
+        Ok(Some(SegmentFacets {
+            starts,
+            ordinals,
+            values,
+            bytes,
+        }))
     }
 }
 
@@ -189,8 +183,8 @@ pub enum FacetSegmentCollector {
     Tables {
         /// The segment's tables.
         tables: Arc<SegmentFacets>,
-        /// Per facet, matching documents per ordinal.
-        counts: Vec<Vec<u32>>,
+        /// Matching documents per ordinal.
+        counts: Vec<u32>,
     },
     /// Reading fast fields per document (only if a facet had more distinct values than fit a table).
     Columns {
@@ -211,11 +205,7 @@ impl Collector for FacetCollector<'_> {
         segment: &SegmentReader,
     ) -> tantivy::Result<FacetSegmentCollector> {
         if let Some(tables) = self.tables.for_segment(segment)? {
-            let counts = tables
-                .facets
-                .iter()
-                .map(|table| vec![0u32; table.values.len()])
-                .collect();
+            let counts = vec![0u32; tables.values.len()];
             return Ok(FacetSegmentCollector::Tables { tables, counts });
         }
         let columns = FACETS
@@ -268,16 +258,9 @@ impl SegmentCollector for FacetSegmentCollector {
         match self {
             FacetSegmentCollector::Tables { tables, counts } => {
                 let doc = doc as usize;
-                for (table, counts) in tables.facets.iter().zip(counts.iter_mut()) {
-                    if table.starts.is_empty() {
-                        counts[usize::from(table.ordinals[doc])] += 1;
-                    } else {
-                        let (from, to) =
-                            (table.starts[doc] as usize, table.starts[doc + 1] as usize);
-                        for ordinal in &table.ordinals[from..to] {
-                            counts[usize::from(*ordinal)] += 1;
-                        }
-                    }
+                let (from, to) = (tables.starts[doc] as usize, tables.starts[doc + 1] as usize);
+                for ordinal in &tables.ordinals[from..to] {
+                    counts[usize::from(*ordinal)] += 1;
                 }
             }
             FacetSegmentCollector::Columns { columns, counts } => {
@@ -292,20 +275,15 @@ impl SegmentCollector for FacetSegmentCollector {
 
     fn harvest(self) -> Self::Fruit {
         match self {
-            FacetSegmentCollector::Tables { tables, counts } => tables
-                .facets
-                .iter()
-                .zip(counts)
-                .map(|(table, counts)| {
-                    table
-                        .values
-                        .iter()
-                        .zip(counts)
-                        .filter(|(_, count)| *count > 0)
-                        .map(|(value, count)| (*value, u64::from(count)))
-                        .collect()
-                })
-                .collect(),
+            FacetSegmentCollector::Tables { tables, counts } => {
+                let mut fruit = vec![Vec::new(); FACETS.len()];
+                for ((facet_idx, value), count) in tables.values.iter().zip(counts) {
+                    if count > 0 {
+                        fruit[*facet_idx].push((*value, u64::from(count)));
+                    }
+                }
+                fruit
+            }
             FacetSegmentCollector::Columns { counts, .. } => counts
                 .into_iter()
                 .map(|counts| counts.into_iter().collect())
