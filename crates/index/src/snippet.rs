@@ -36,6 +36,9 @@ pub struct Tokens {
     spans: Vec<(u32, u32, u32, u32)>,
     /// Every token's term, concatenated.
     terms: String,
+    /// Byte ranges in `terms` of the distinct terms, sorted by term: a query term absent from a
+    /// text is found absent without reading its tokens.
+    distinct: Vec<(u32, u32)>,
 }
 
 impl Tokens {
@@ -55,12 +58,29 @@ impl Tokens {
                 tokens.terms.len() as u32,
             ));
         }
+        let terms = &tokens.terms;
+        let text_of = |(from, to): &(u32, u32)| &terms[*from as usize..*to as usize];
+        let mut distinct: Vec<(u32, u32)> = tokens
+            .spans
+            .iter()
+            .map(|(_, _, from, to)| (*from, *to))
+            .collect();
+        distinct.sort_unstable_by(|a, b| text_of(a).cmp(text_of(b)));
+        distinct.dedup_by(|a, b| text_of(a) == text_of(b));
+        tokens.distinct = distinct;
         tokens
+    }
+
+    /// Whether some token became `term`.
+    fn contains(&self, term: &str) -> bool {
+        self.distinct
+            .binary_search_by(|(from, to)| self.terms[*from as usize..*to as usize].cmp(term))
+            .is_ok()
     }
 
     /// Bytes held, for the cache's bound.
     fn bytes(&self) -> u64 {
-        (self.spans.len() * 16 + self.terms.len() + 64) as u64
+        (self.spans.len() * 16 + self.distinct.len() * 8 + self.terms.len() + 64) as u64
     }
 
     /// (offset from, offset to, term) of each token.
@@ -145,9 +165,17 @@ pub fn snippet_of_tokens(
     tokens: &Tokens,
     query_terms: &BTreeMap<String, u32>,
 ) -> Option<Snippet> {
+    let present: Vec<&str> = query_terms
+        .keys()
+        .map(String::as_str)
+        .filter(|term| tokens.contains(term))
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
     let matches: Vec<(usize, usize, &str)> = tokens
         .iter()
-        .filter(|(_, _, term)| query_terms.contains_key(*term))
+        .filter(|(_, _, term)| present.contains(term))
         .collect();
     if matches.is_empty() {
         return None;
