@@ -722,3 +722,135 @@ fn extending_adds_a_year_up_to_two_after_publication_and_owners_list_their_own()
     assert_eq!(own[0].id, original.id);
     assert!(engine.listings_of("someone else", 10).unwrap().is_empty());
 }
+
+/// Facets are counted from per-segment tables and snippets from cached analyses: both must give
+/// exactly what counting the matching listings and analysing their texts afresh gives, over several
+/// segments, with a deleted version, on the first search and on repeats.
+#[test]
+fn cached_facets_and_snippets_equal_fresh_ones() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let countries = ["CN", "KZ", "AE", "RU", "TR"];
+    let cooperations = ["licence", "joint_development", "investment"];
+    let texts = [
+        (
+            "en",
+            "Solar pumps for irrigation",
+            "A pump driven by solar panels, for farms.",
+        ),
+        (
+            "zh",
+            "太阳能水泵灌溉技术",
+            "由太阳能电池板驱动的水泵，用于农场 solar pump。",
+        ),
+        (
+            "ru",
+            "Солнечные насосы для орошения",
+            "Насос на солнечных батареях, solar pumps.",
+        ),
+        (
+            "fr",
+            "Pompes solaires pour l'irrigation",
+            "Une pompe solaire pour les fermes.",
+        ),
+    ];
+    // Several batches, so several segments.
+    for batch in 0..4 {
+        let values = (0..6)
+            .map(|n| {
+                let i = batch * 6 + n;
+                let (language, title, summary) = texts[i % texts.len()];
+                let mut value = listing(&format!("f-{i}"), language, title, summary);
+                value["organisation"]["country"] = json!(countries[i % countries.len()]);
+                value["technology_fields"] = json!([1 + i % 3, 10 + i % 5]);
+                value["sectors"] = json!(if i % 2 == 0 { vec!["C"] } else { vec!["A", "D"] });
+                value["cooperation"] = json!([cooperations[i % 3]]);
+                value["trl"] = json!(1 + i % 9);
+                if i % 4 == 1 {
+                    value["keywords"] = json!(["solar pump", "irrigation"]);
+                    value["translations"] = json!({"en": {"title": "Solar pump station", "summary": "Pumps water with solar power."}});
+                }
+                value
+            })
+            .collect();
+        put(&engine, values);
+    }
+    // A new version of one listing deletes its old document from its segment.
+    put(
+        &engine,
+        vec![listing(
+            "f-3",
+            "en",
+            "Solar pump, second version",
+            "Pumps again.",
+        )],
+    );
+    for text in [
+        "solar pump",
+        "насос",
+        "太阳能",
+        "pompe solaire",
+        "",
+        "irrigation farms",
+    ] {
+        let request = SearchRequest {
+            text: text.into(),
+            limit: 100,
+            ..SearchRequest::default()
+        };
+        let first = engine.search(&request, now()).unwrap();
+        assert!(
+            first.total > 0 && first.total <= 100,
+            "{text}: {}",
+            first.total
+        );
+        let mut expected: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+        for hit in &first.hits {
+            let body = &hit.listing.body;
+            let mut add = |facet: &'static str, value: String| {
+                *expected.entry(facet).or_default().entry(value).or_insert(0) += 1;
+            };
+            add("country", body.organisation.country.as_str().to_owned());
+            add("language", body.language.as_str().to_owned());
+            add("trl", body.readiness().get().to_string());
+            for field in &body.technology_fields {
+                add("technology_field", field.get().to_string());
+            }
+            for sector in &body.sectors {
+                add("sector", sector.to_string());
+            }
+            for cooperation in &body.cooperation {
+                add("cooperation", cooperation.as_str().to_owned());
+            }
+        }
+        for (facet, counts) in &first.facets {
+            let got: BTreeMap<String, u64> = counts
+                .iter()
+                .map(|count| (count.value.clone(), count.count))
+                .collect();
+            assert_eq!(
+                got,
+                expected.remove(facet.as_str()).unwrap_or_default(),
+                "{text}: {facet}"
+            );
+        }
+        assert!(expected.is_empty(), "{text}: facets missing: {expected:?}");
+        let analysed = silkmatch_index::analyse_query(text, &[]);
+        for hit in &first.hits {
+            assert_eq!(
+                hit.snippets,
+                silkmatch_index::snippets_for(&hit.listing, &analysed),
+                "{text}"
+            );
+        }
+        for _ in 0..2 {
+            let again = engine.search(&request, now()).unwrap();
+            assert_eq!(
+                serde_json::to_string(&again).unwrap(),
+                serde_json::to_string(&first).unwrap(),
+                "{text}"
+            );
+        }
+    }
+}
