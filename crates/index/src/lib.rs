@@ -8,6 +8,7 @@ mod admin;
 mod analyzers;
 mod arabic;
 pub mod batch;
+mod dense;
 mod engine;
 mod error;
 mod facets;
@@ -21,6 +22,7 @@ pub mod store;
 mod write;
 
 pub use analyzers::Analysis;
+pub use dense::{DenseStatus, EmbedReport, Embedder, MAX_PASSAGE_CHARS, passage_text};
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};

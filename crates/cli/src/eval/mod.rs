@@ -42,6 +42,10 @@ pub enum EvalCommand {
         /// Tune the weights on the dev split by coordinate ascent and print the best weights file.
         #[arg(long)]
         tune: bool,
+        /// Also match by meaning: embed the set's listings with the model installed in the data
+        /// directory (`silkmatch model fetch`; vectors cached under <data>/cache/embeddings/).
+        #[arg(long)]
+        meaning: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -95,7 +99,15 @@ pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
             split,
             weights,
             tune,
+            meaning,
             json,
-        } => matchset::run(&set, split, weights.as_deref(), tune, json),
+        } => matchset::run(
+            &set,
+            split,
+            weights.as_deref(),
+            tune,
+            meaning.then_some(data),
+            json,
+        ),
     }
 }
