@@ -51,6 +51,10 @@ pub enum EvalCommand {
         /// Print every grid point (TSV) instead of the best ones.
         #[arg(long)]
         all: bool,
+        /// Instead of sweeping, print lexical, dense and hybrid (these constants, `SAME,CROSS,FLOOR`,
+        /// or the shipped ones with `--report default`) on the dev, test and all queries (markdown).
+        #[arg(long, value_parser = sweep::parse_report)]
+        report: Option<silkmatch_core::fusion::FusionWeights>,
     },
     /// Matching quality on a labelled match set, per direction, for three rankers.
     Match {
@@ -149,7 +153,10 @@ pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
                 save_lists,
             },
         ),
-        EvalCommand::FusionSweep { lists, all } => sweep::run(&lists, all),
+        EvalCommand::FusionSweep { lists, all, report } => match report {
+            Some(weights) => sweep::report(&lists, &weights),
+            None => sweep::run(&lists, all),
+        },
         EvalCommand::Match {
             set,
             split,

@@ -62,10 +62,34 @@ pub fn run(data: &Path, collection: &Path, options: &Options) -> anyhow::Result<
     }
     let results = match options.mode {
         Mode::Lexical => lexical(&docs, &queries)?,
-        Mode::Dense => dense_run(data, &docs, &queries)?,
+        Mode::Dense => {
+            let vectors = Vectors::new(data, &docs, &queries)?;
+            queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (q.id.clone(), vectors.top(i)))
+                .collect()
+        }
         Mode::Hybrid => {
             let lexical = lexical(&docs, &queries)?;
-            let dense = dense_run(data, &docs, &queries)?;
+            let vectors = Vectors::new(data, &docs, &queries)?;
+            // The dense list: the cosine top 100, then the exact cosine of each lexical hit
+            // outside it (as search can, having every listing's vector), so a lexical hit the
+            // dense top 100 missed is fused with its real cosine rather than with none.
+            let dense: Run = queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let mut ranked = vectors.top(i);
+                    let empty = Vec::new();
+                    ranked.extend(vectors.cosines(
+                        i,
+                        lexical.get(&q.id).unwrap_or(&empty),
+                        &ranked,
+                    ));
+                    (q.id.clone(), ranked)
+                })
+                .collect();
             let lists = sweep::Lists::new(
                 collection,
                 &docs_languages(&docs),
@@ -191,26 +215,68 @@ fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Resul
     Ok(results)
 }
 
-/// Exact cosine search with multilingual-e5-small (`passage: ` documents, `query: ` queries).
-fn dense_run(
-    data: &Path,
-    docs: &[CollectionDoc],
-    queries: &[CollectionQuery],
-) -> anyhow::Result<Run> {
-    let embedder = Embedder::load(&silkmatch_embed::model_dir(data))?;
-    let passages: Vec<String> = docs
-        .iter()
-        .map(|d| dense::passage(&d.title, &d.text))
-        .collect();
-    let doc_vectors = dense::doc_embeddings(&embedder, data, &passages)?;
-    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let query_vectors = embedder.embed_queries(&texts)?;
-    Ok(queries
-        .iter()
-        .zip(&query_vectors)
-        .map(|(q, v)| (q.id.clone(), dense::exact_top(v, &doc_vectors, &ids)))
-        .collect())
+/// multilingual-e5-small's vectors of a collection (`passage: ` documents, `query: ` queries).
+struct Vectors {
+    ids: Vec<String>,
+    index: std::collections::HashMap<String, usize>,
+    docs: Vec<silkmatch_embed::Embedding>,
+    queries: Vec<silkmatch_embed::Embedding>,
+}
+
+impl Vectors {
+    fn new(
+        data: &Path,
+        docs: &[CollectionDoc],
+        queries: &[CollectionQuery],
+    ) -> anyhow::Result<Vectors> {
+        let embedder = Embedder::load(&silkmatch_embed::model_dir(data))?;
+        let passages: Vec<String> = docs
+            .iter()
+            .map(|d| dense::passage(&d.title, &d.text))
+            .collect();
+        let doc_vectors = dense::doc_embeddings(&embedder, data, &passages)?;
+        let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+        let index = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+        let query_vectors = embedder.embed_queries(&texts)?;
+        Ok(Vectors {
+            ids,
+            index,
+            docs: doc_vectors,
+            queries: query_vectors,
+        })
+    }
+
+    /// Exact cosine search: the top [`dense::DEPTH`] of query `i`, best first.
+    fn top(&self, i: usize) -> Vec<(String, f64)> {
+        dense::exact_top(&self.queries[i], &self.docs, &self.ids)
+    }
+
+    /// The cosines of query `i` with the `hits` not already in `ranked`, best first.
+    fn cosines(
+        &self,
+        i: usize,
+        hits: &[(String, f64)],
+        ranked: &[(String, f64)],
+    ) -> Vec<(String, f64)> {
+        let known: std::collections::HashSet<&str> =
+            ranked.iter().map(|(d, _)| d.as_str()).collect();
+        let mut extra: Vec<(String, f64)> = hits
+            .iter()
+            .filter(|(d, _)| !known.contains(d.as_str()))
+            .filter_map(|(d, _)| {
+                let doc = self.index.get(d)?;
+                let cosine = silkmatch_embed::cosine(&self.queries[i], &self.docs[*doc]);
+                Some((d.clone(), f64::from(cosine)))
+            })
+            .collect();
+        extra.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        extra
+    }
 }
 
 /// The run in TREC format (for ../shared/eval/score.py).
@@ -219,7 +285,7 @@ fn trec(results: &Run) -> String {
     for (query, ranked) in results {
         for (rank, (doc, score)) in ranked.iter().enumerate() {
             out.push_str(&format!(
-                "{query} Q0 {doc} {} {score:.6} silkmatch\n",
+                "{query} Q0 {doc} {} {score:.9} silkmatch\n",
                 rank + 1
             ));
         }
