@@ -123,8 +123,8 @@ impl Split {
     /// Whether the query at `position` (from 0) of a text collection belongs to this split.
     pub fn holds_position(self, position: usize) -> bool {
         match self {
-            Split::Dev => position % 2 == 0,
-            Split::Test => position % 2 == 1,
+            Split::Dev => position.is_multiple_of(2),
+            Split::Test => !position.is_multiple_of(2),
             Split::All => true,
         }
     }

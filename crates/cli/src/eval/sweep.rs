@@ -505,3 +505,62 @@ pub fn run(paths: &[std::path::PathBuf], all: bool) -> anyhow::Result<ExitCode> 
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(code: &str) -> LanguageTag {
+        LanguageTag::new(code).unwrap()
+    }
+
+    #[test]
+    fn weights_parse_from_three_numbers() {
+        let w = parse_weights("0.2, 0.02,0.65").unwrap();
+        assert_eq!(
+            (
+                w.same_language_lexical,
+                w.cross_language_lexical,
+                w.cosine_floor
+            ),
+            (0.2, 0.02, 0.65)
+        );
+        assert!(parse_weights("0.2,0.02").is_err() && parse_weights("a,b,c").is_err());
+        assert_eq!(parse_report("default").unwrap(), FusionWeights::default());
+    }
+
+    #[test]
+    fn splits_alternate_by_position_and_fused_runs_are_strict() {
+        assert!(Split::Dev.holds_position(0) && !Split::Dev.holds_position(1));
+        assert!(Split::Test.holds_position(1) && !Split::Test.holds_position(2));
+        let mut qrels = Qrels::new();
+        for q in ["q0", "q1", "q2"] {
+            qrels.entry(q.into()).or_default().insert("d1".into(), 1.0);
+        }
+        let dev =
+            crate::eval::text::split_qrels(&qrels, ["q0", "q1", "q2"].into_iter(), Split::Dev);
+        assert_eq!(dev.keys().collect::<Vec<_>>(), ["q0", "q2"]);
+
+        let en = tag("en");
+        let lists = Lists {
+            collection: "c".into(),
+            queries: vec![QueryLists {
+                id: "q0".into(),
+                language: Some(en.clone()),
+                lexical: vec![
+                    ("d1".into(), 3.0, en.clone()),
+                    ("d2".into(), 3.0, en.clone()),
+                ],
+                dense: vec![
+                    ("d3".into(), 0.5, en.clone()),
+                    ("d4".into(), 0.5, en.clone()),
+                ],
+            }],
+            qrels,
+        };
+        let run = lists.fused(&FusionWeights::default());
+        let ranked = &run["q0"];
+        assert_eq!(ranked.len(), 4);
+        assert!(ranked.windows(2).all(|p| p[0].1 > p[1].1), "{ranked:?}");
+    }
+}
