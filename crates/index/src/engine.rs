@@ -9,8 +9,10 @@ use silkmatch_core::{Listing, Timestamp};
 
 use crate::dense::Dense;
 use crate::error::{IndexError, Result};
+use crate::facets::{DEFAULT_FACET_TABLE_BYTES, FacetTables};
 use crate::matching::{DEFAULT_SIDE_CACHE_ENTRIES, SideCache};
 use crate::search_index::SearchIndex;
+use crate::snippet::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
 use crate::store::{self, ListingRow, Store, StoreStats};
 
 /// Listings replayed into the index per commit while catching up or rebuilding.
@@ -32,6 +34,10 @@ pub struct Engine {
     listing_cache: quick_cache::sync::Cache<u64, Arc<Listing>>,
     /// Listing vectors in memory and the model, when there is one (`dense/`).
     pub(crate) dense: Dense,
+    /// Facet values of index segments, by segment id (segments never change).
+    pub(crate) facet_tables: FacetTables,
+    /// Analysed texts of search hits for snippets, by change sequence number and text.
+    pub(crate) token_cache: TokenCache,
 }
 
 /// Decoded listings kept for search hits: about 4 KB each, so some 130 MB.
@@ -104,6 +110,8 @@ impl Engine {
             side_cache: SideCache::new(DEFAULT_SIDE_CACHE_ENTRIES),
             listing_cache: quick_cache::sync::Cache::new(DEFAULT_LISTING_CACHE_ENTRIES),
             dense: Dense::default(),
+            facet_tables: FacetTables::new(DEFAULT_FACET_TABLE_BYTES),
+            token_cache: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Public search: free text in any language, filters, facet counts, snippets. Only published,
 //! unexpired listings are found, and hits never carry contact details.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use silkmatch_core::{Listing, Timestamp};
 use tantivy::DocAddress;
@@ -12,7 +14,7 @@ use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::facets::{FacetCollector, Facets};
 use crate::query::{AnalysedText, Filters, analyse_query, search_query};
-use crate::snippet::{Snippet, snippet};
+use crate::snippet::{Snippet, TokenCache, Tokens, snippet_of_tokens};
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -112,12 +114,15 @@ impl Engine {
         let query = search_query(fields, &analysed, &request.filters, now);
         let searcher = self.index.searcher();
         let top = TopDocs::with_limit(request.limit).and_offset(request.offset);
+        let facet_collector = FacetCollector {
+            tables: &self.facet_tables,
+        };
         let by_newest = request.sort == Sort::Newest || analysed.is_empty();
         let (scored, total, facets): (Vec<(f32, DocAddress)>, usize, Facets) = if by_newest {
             let collector = top.order_by_fast_field::<i64>("published_at", Order::Desc);
             if request.facets {
                 let (docs, total, facets) =
-                    searcher.search(&query, &(collector, Count, FacetCollector))?;
+                    searcher.search(&query, &(collector, Count, facet_collector))?;
                 (
                     docs.into_iter()
                         .map(|(_, address)| (0.0, address))
@@ -136,7 +141,7 @@ impl Engine {
                 )
             }
         } else if request.facets {
-            searcher.search(&query, &(top.order_by_score(), Count, FacetCollector))?
+            searcher.search(&query, &(top.order_by_score(), Count, facet_collector))?
         } else {
             let (docs, total) = searcher.search(&query, &(top.order_by_score(), Count))?;
             (docs, total, Facets::new())
@@ -150,7 +155,7 @@ impl Engine {
             let mut listing = row.listing;
             listing.body.contact = None;
             let snippets = if request.snippets {
-                snippets_for(&listing, &analysed)
+                cached_snippets_for(&listing, row.seq, &analysed, &self.token_cache)
             } else {
                 Vec::new()
             };
@@ -171,49 +176,105 @@ impl Engine {
 
 /// Snippets for the first texts of a listing that contain a query term, title first.
 pub fn snippets_for(listing: &Listing, analysed: &AnalysedText) -> Vec<Snippet> {
+    snippets_with(listing, analysed, |_, text, analysis| {
+        Arc::new(Tokens::analyse(text, analysis))
+    })
+}
+
+/// `snippets_for` a stored version (`seq`), its texts' analyses taken from `cache` when there.
+pub(crate) fn cached_snippets_for(
+    listing: &Listing,
+    seq: u64,
+    analysed: &AnalysedText,
+    cache: &TokenCache,
+) -> Vec<Snippet> {
+    snippets_with(listing, analysed, |position, text, analysis| {
+        cache.tokens(seq, position, text, analysis)
+    })
+}
+
+/// Where a text is in a listing: its field name for snippets, and a position that is fixed for
+/// the field whichever other texts the listing has (cache keys use it).
+#[derive(Clone, Copy)]
+enum TextName<'a> {
+    Own(&'static str, u32),
+    Translation(&'a str, &'static str, u32),
+}
+
+impl TextName<'_> {
+    fn position(self) -> u32 {
+        match self {
+            TextName::Own(_, position) | TextName::Translation(_, _, position) => position,
+        }
+    }
+
+    fn field(self) -> String {
+        match self {
+            TextName::Own(name, _) => name.to_owned(),
+            TextName::Translation(language, part, _) => format!("translations.{language}.{part}"),
+        }
+    }
+}
+
+fn snippets_with(
+    listing: &Listing,
+    analysed: &AnalysedText,
+    tokens: impl Fn(u32, &str, Analysis) -> Arc<Tokens>,
+) -> Vec<Snippet> {
     if analysed.is_empty() {
         return Vec::new();
     }
     let body = &listing.body;
     let own = Analysis::for_language(body.language.as_str());
-    let mut texts: Vec<(String, &str, Analysis)> = vec![
-        ("title".into(), body.title.as_str(), own),
-        ("summary".into(), body.summary.as_str(), own),
+    let mut texts: Vec<(TextName<'_>, &str, Analysis)> = vec![
+        (TextName::Own("title", 0), body.title.as_str(), own),
+        (TextName::Own("summary", 1), body.summary.as_str(), own),
     ];
-    for (name, text) in [
-        ("description", &body.description),
-        ("advantages", &body.advantages),
-        ("requirements", &body.requirements),
-        ("partner_sought", &body.partner_sought),
+    for (name, position, text) in [
+        ("description", 2, &body.description),
+        ("advantages", 3, &body.advantages),
+        ("requirements", 4, &body.requirements),
+        ("partner_sought", 5, &body.partner_sought),
     ] {
         if let Some(text) = text {
-            texts.push((name.into(), text.as_str(), own));
+            texts.push((TextName::Own(name, position), text.as_str(), own));
         }
     }
-    for (language, translation) in &body.translations {
+    for (idx, (language, translation)) in body.translations.iter().enumerate() {
         let analysis = Analysis::for_language(language.as_str());
+        let position = 7 + 2 * idx as u32;
         texts.push((
-            format!("translations.{language}.title"),
+            TextName::Translation(language.as_str(), "title", position),
             translation.title.as_str(),
             analysis,
         ));
         texts.push((
-            format!("translations.{language}.summary"),
+            TextName::Translation(language.as_str(), "summary", position + 1),
             translation.summary.as_str(),
             analysis,
         ));
     }
-    let keywords = body.keywords.join(", ");
-    if !keywords.is_empty() {
-        texts.push(("keywords".into(), keywords.as_str(), own));
-    }
     // Fields are tried in order of how much they say about the listing, and analysis stops once
     // `MAX_SNIPPETS` are found, so a long description is only read when the short fields do not match.
-    texts
+    let mut snippets: Vec<Snippet> = texts
         .into_iter()
-        .filter_map(|(field, text, analysis)| snippet(&field, text, analysis, &analysed.terms))
+        .filter_map(|(name, text, analysis)| {
+            let tokens = tokens(name.position(), text, analysis);
+            snippet_of_tokens(|| name.field(), text, &tokens, &analysed.terms)
+        })
         .take(MAX_SNIPPETS)
-        .collect()
+        .collect();
+    if snippets.len() < MAX_SNIPPETS && !body.keywords.is_empty() {
+        let keywords = body.keywords.join(", ");
+        let tokens = tokens(6, &keywords, own);
+        snippets.extend(snippet_of_tokens(
+            || "keywords".to_owned(),
+            &keywords,
+            &tokens,
+            &analysed.terms,
+        ));
+    }
+    snippets
 }
 
 /// Snippets per hit.

@@ -1,8 +1,14 @@
 //! Highlighted snippets: the best window of a listing's text for the query, with matched words
 //! wrapped in `<mark>`. Built from the stored text and the language's own analyzer, so offsets are
 //! exact and the text is escaped before any markup is added.
+//!
+//! Analysing a text (stemming every word) costs far more than choosing a window, so search keeps
+//! each text's analysed tokens in a bounded cache keyed by the listing's `seq` (one immutable
+//! version) and the text's position in the listing: a cached analysis is the analysis itself, so a
+//! snippet from it is byte-identical to a fresh one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tantivy::tokenizer::TokenStream;
@@ -23,22 +29,154 @@ pub struct Snippet {
 /// Longest excerpt, in characters.
 const WINDOW_CHARS: usize = 180;
 
-/// The best excerpt of `text` for the query terms, or `None` when no term occurs in it.
+/// The analysed tokens of one text, in order: where each is in the text and the term it became.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tokens {
+    /// Byte range in the text, then byte range of the term in `terms`.
+    spans: Vec<(u32, u32, u32, u32)>,
+    /// Every token's term, concatenated.
+    terms: String,
+    /// Byte ranges in `terms` of the distinct terms, sorted by term: a query term absent from a
+    /// text is found absent without reading its tokens.
+    distinct: Vec<(u32, u32)>,
+}
+
+impl Tokens {
+    /// Analyses `text` with `analysis`.
+    pub fn analyse(text: &str, analysis: Analysis) -> Tokens {
+        let mut analyzer = analysis.analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut tokens = Tokens::default();
+        while stream.advance() {
+            let token = stream.token();
+            let term_from = tokens.terms.len();
+            tokens.terms.push_str(&token.text);
+            tokens.spans.push((
+                token.offset_from as u32,
+                token.offset_to as u32,
+                term_from as u32,
+                tokens.terms.len() as u32,
+            ));
+        }
+        let terms = &tokens.terms;
+        let text_of = |(from, to): &(u32, u32)| &terms[*from as usize..*to as usize];
+        let mut distinct: Vec<(u32, u32)> = tokens
+            .spans
+            .iter()
+            .map(|(_, _, from, to)| (*from, *to))
+            .collect();
+        distinct.sort_unstable_by(|a, b| text_of(a).cmp(text_of(b)));
+        distinct.dedup_by(|a, b| text_of(a) == text_of(b));
+        tokens.distinct = distinct;
+        tokens
+    }
+
+    /// Whether some token became `term`.
+    fn contains(&self, term: &str) -> bool {
+        self.distinct
+            .binary_search_by(|(from, to)| self.terms[*from as usize..*to as usize].cmp(term))
+            .is_ok()
+    }
+
+    /// Bytes held, for the cache's bound.
+    fn bytes(&self) -> u64 {
+        (self.spans.len() * 16 + self.distinct.len() * 8 + self.terms.len() + 64) as u64
+    }
+
+    /// (offset from, offset to, term) of each token.
+    fn iter(&self) -> impl Iterator<Item = (usize, usize, &str)> {
+        self.spans.iter().map(|(from, to, term_from, term_to)| {
+            (
+                *from as usize,
+                *to as usize,
+                &self.terms[*term_from as usize..*term_to as usize],
+            )
+        })
+    }
+}
+
+#[derive(Clone)]
+struct TokenBytes;
+
+impl quick_cache::Weighter<(u64, u32), Arc<Tokens>> for TokenBytes {
+    fn weight(&self, _: &(u64, u32), tokens: &Arc<Tokens>) -> u64 {
+        tokens.bytes()
+    }
+}
+
+/// Analysed texts of search hits, by (`seq`, position of the text in the listing).
+pub struct TokenCache {
+    entries: quick_cache::sync::Cache<(u64, u32), Arc<Tokens>, TokenBytes>,
+}
+
+/// Bytes of analysed texts kept for snippets (a title and summary take about 1 KB).
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl TokenCache {
+    /// A cache of at most `bytes`.
+    pub fn new(bytes: u64) -> TokenCache {
+        TokenCache {
+            entries: quick_cache::sync::Cache::with_weighter(
+                (bytes / 1024).max(1) as usize,
+                bytes.max(1),
+                TokenBytes,
+            ),
+        }
+    }
+
+    /// The analysis of text number `position` of the listing version `seq`, which is `text`.
+    pub fn tokens(&self, seq: u64, position: u32, text: &str, analysis: Analysis) -> Arc<Tokens> {
+        let key = (seq, position);
+        if let Some(tokens) = self.entries.get(&key) {
+            return tokens;
+        }
+        let tokens = Arc::new(Tokens::analyse(text, analysis));
+        self.entries.insert(key, Arc::clone(&tokens));
+        tokens
+    }
+
+    /// Forgets every analysis.
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
+}
+
+/// The best excerpt of `text` for the query terms, or `None` when no term occurs in it (analysing
+/// `text` afresh; the reference the cached path is tested against).
+#[cfg(test)]
 pub fn snippet(
     field: &str,
     text: &str,
     analysis: Analysis,
     query_terms: &BTreeMap<String, u32>,
 ) -> Option<Snippet> {
-    let mut analyzer = analysis.analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut matches: Vec<(usize, usize, String)> = Vec::new();
-    while stream.advance() {
-        let token = stream.token();
-        if query_terms.contains_key(&token.text) {
-            matches.push((token.offset_from, token.offset_to, token.text.clone()));
-        }
+    snippet_of_tokens(
+        || field.to_owned(),
+        text,
+        &Tokens::analyse(text, analysis),
+        query_terms,
+    )
+}
+
+/// `snippet` from the text's analysed tokens; the field is named only when there is a snippet.
+pub fn snippet_of_tokens(
+    field: impl FnOnce() -> String,
+    text: &str,
+    tokens: &Tokens,
+    query_terms: &BTreeMap<String, u32>,
+) -> Option<Snippet> {
+    let present: Vec<&str> = query_terms
+        .keys()
+        .map(String::as_str)
+        .filter(|term| tokens.contains(term))
+        .collect();
+    if present.is_empty() {
+        return None;
     }
+    let matches: Vec<(usize, usize, &str)> = tokens
+        .iter()
+        .filter(|(_, _, term)| present.contains(term))
+        .collect();
     if matches.is_empty() {
         return None;
     }
@@ -56,7 +194,7 @@ pub fn snippet(
         let mut distinct: Vec<&str> = matches[idx..]
             .iter()
             .take_while(|(_, to, _)| *to <= end)
-            .map(|(_, _, term)| term.as_str())
+            .map(|(_, _, term)| *term)
             .collect();
         distinct.sort_unstable();
         distinct.dedup();
@@ -85,8 +223,8 @@ pub fn snippet(
         html.push_str(&escape(&text[*from..*to]));
         html.push_str("</mark>");
         cursor = *to;
-        if !matched_terms.contains(term) {
-            matched_terms.push(term.clone());
+        if !matched_terms.iter().any(|matched| matched == term) {
+            matched_terms.push((*term).to_owned());
         }
     }
     html.push_str(&escape(&text[cursor..end]));
@@ -94,7 +232,7 @@ pub fn snippet(
         html.push('…');
     }
     Some(Snippet {
-        field: field.to_owned(),
+        field: field(),
         html,
         matched_terms,
     })
@@ -176,5 +314,34 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn cached_analysis_gives_the_fresh_snippet() {
+        let cache = TokenCache::new(1024 * 1024);
+        let texts = [
+            (
+                "<b>Recycling</b> of spent batteries & spent cells",
+                Analysis::English,
+            ),
+            ("废旧锂电池回收技术，锂电池正极材料再生", Analysis::Chinese),
+            ("Переработка отработанных аккумуляторов", Analysis::Russian),
+        ];
+        for query in [
+            &["batteri", "spent"][..],
+            &["锂电池", "电池"],
+            &["аккумулятор"],
+            &["none"],
+        ] {
+            for (position, (text, analysis)) in texts.iter().enumerate() {
+                let fresh = snippet("summary", text, *analysis, &terms(query));
+                for _ in 0..2 {
+                    let tokens = cache.tokens(7, position as u32, text, *analysis);
+                    let cached =
+                        snippet_of_tokens(|| "summary".to_owned(), text, &tokens, &terms(query));
+                    assert_eq!(cached, fresh);
+                }
+            }
+        }
     }
 }

@@ -307,11 +307,13 @@ impl Engine {
         })
     }
 
-    /// Forgets every prepared candidate and decoded listing, so the next requests read and prepare
+    /// Forgets every prepared candidate, decoded listing and snippet analysis, and the facet tables, so the next requests read and prepare
     /// theirs from the store (for measuring cold requests).
     pub fn clear_caches(&self) {
         self.side_cache.clear();
         self.clear_listing_cache();
+        self.facet_tables.clear();
+        self.token_cache.clear();
     }
 
     /// Ranks partners for `listing` (stored or not) at `now`.
