@@ -155,7 +155,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.data, args),
         Command::Import(args) => import::run(&cli.data, args),
-        Command::Search(args) => search::run(&open(&cli.data)?, args),
+        Command::Search(args) => {
+            let engine = open(&cli.data)?;
+            // The query needs the model only when there are listing vectors to compare it with.
+            if args.mode != search::ModeArg::Lexical && engine.has_vectors() {
+                meaning::attach_if_installed(&engine, &cli.data);
+            }
+            search::run(&engine, args)
+        }
         Command::Match(args) => {
             let engine = open(&cli.data)?;
             // Stored listings use their stored vectors; a listing from a file needs the model.

@@ -22,7 +22,9 @@ pub mod store;
 mod write;
 
 pub use analyzers::Analysis;
-pub use dense::{DenseStatus, EmbedReport, Embedder, MAX_PASSAGE_CHARS, passage_text};
+pub use dense::{
+    DenseStatus, EmbedReport, Embedder, FUSION_DEPTH, MAX_PASSAGE_CHARS, TextMode, passage_text,
+};
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};

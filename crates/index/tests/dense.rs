@@ -262,3 +262,99 @@ fn catch_up_embeds_each_text_once_and_follows_every_change() {
         Some("concepts-v2")
     );
 }
+
+#[test]
+fn a_chinese_query_finds_english_listings_by_meaning_under_the_filters() {
+    use silkmatch_core::Kind;
+    use silkmatch_index::{Filters, SearchRequest, TextMode};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    corpus(&engine);
+    let search = |engine: &Engine, text: &str, mode: TextMode, kind: Option<Kind>| {
+        let request = SearchRequest {
+            text: text.into(),
+            mode,
+            filters: Filters {
+                kind,
+                ..Filters::default()
+            },
+            ..SearchRequest::default()
+        };
+        engine.search(&request, now()).unwrap()
+    };
+    let ids = |results: &silkmatch_index::SearchResults| -> Vec<String> {
+        results
+            .hits
+            .iter()
+            .map(|hit| hit.listing.body.external_id.clone().unwrap())
+            .collect()
+    };
+    // No vectors, no model: words only, and the words do not meet.
+    assert_eq!(
+        search(
+            &engine,
+            "海水淡化 技术",
+            TextMode::Hybrid,
+            Some(Kind::Offer)
+        )
+        .total,
+        0
+    );
+
+    let model = Arc::new(ConceptEmbedder::new("concepts-v1"));
+    engine.embed_pending(&*model, None, &|_, _| {}).unwrap();
+    engine.set_embedder(model);
+    let found = search(
+        &engine,
+        "海水淡化 技术",
+        TextMode::Hybrid,
+        Some(Kind::Offer),
+    );
+    let found_ids = ids(&found);
+    assert!(found_ids.contains(&"o-desal".to_string()), "{found_ids:?}");
+    assert!(
+        !found_ids.contains(&"o-draft".to_string()),
+        "drafts are never found: {found_ids:?}"
+    );
+    assert_eq!(found.total, found.hits.len());
+    let countries = &found.facets["country"];
+    assert!(
+        countries.iter().any(|count| count.value == "CN"),
+        "{countries:?}"
+    );
+    assert!(
+        found
+            .hits
+            .iter()
+            .all(|hit| hit.listing.body.contact.is_none()),
+        "contacts never leave search"
+    );
+    // Filters apply to what meaning finds: asking for needs, no offer comes back.
+    let needs = search(&engine, "海水淡化 技术", TextMode::Hybrid, Some(Kind::Need));
+    assert!(
+        ids(&needs).iter().all(|id| id.starts_with("n-")),
+        "{:?}",
+        ids(&needs)
+    );
+    // Words only, on request: nothing, as before.
+    assert_eq!(
+        search(
+            &engine,
+            "海水淡化 技术",
+            TextMode::Lexical,
+            Some(Kind::Offer)
+        )
+        .total,
+        0
+    );
+    // An English query still ranks the listing that has its words first.
+    let english = search(
+        &engine,
+        "seawater desalination",
+        TextMode::Hybrid,
+        Some(Kind::Offer),
+    );
+    assert_eq!(ids(&english).first().map(String::as_str), Some("o-desal"));
+}

@@ -7,6 +7,7 @@
 //! Vectors are stored in the record store (`store/embeddings.rs`, with the change sequence number
 //! embedding has reached) and held in memory as 8-bit codes (`vectors.rs`), rebuilt at open.
 
+mod search;
 mod vectors;
 
 use std::sync::{Arc, RwLock};
@@ -18,6 +19,8 @@ use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Query};
 use tantivy::{DocId, Score, SegmentReader};
 
+pub use search::{FUSION_DEPTH, TextMode};
+pub(crate) use search::{FusedPage, add_facets};
 pub use vectors::{Code, SeqSet, VectorIndex, quantise};
 
 use crate::engine::Engine;
@@ -50,10 +53,21 @@ pub trait Embedder: Send + Sync {
 }
 
 /// The engine's meaning state: the vectors in memory and, when one was given, the model.
-#[derive(Default)]
 pub(crate) struct Dense {
     pub(crate) vectors: RwLock<Option<VectorIndex>>,
     pub(crate) embedder: RwLock<Option<Arc<dyn Embedder>>>,
+    /// Quantised query vectors by query text.
+    pub(crate) query_codes: quick_cache::sync::Cache<String, Arc<Code>>,
+}
+
+impl Default for Dense {
+    fn default() -> Dense {
+        Dense {
+            vectors: RwLock::new(None),
+            embedder: RwLock::new(None),
+            query_codes: quick_cache::sync::Cache::new(search::QUERY_CACHE_ENTRIES),
+        }
+    }
 }
 
 /// What a catch-up pass did.
