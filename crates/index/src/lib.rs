@@ -23,7 +23,8 @@ mod write;
 
 pub use analyzers::Analysis;
 pub use dense::{
-    DenseStatus, EmbedReport, Embedder, FUSION_DEPTH, MAX_PASSAGE_CHARS, TextMode, passage_text,
+    Code, DenseStatus, EmbedReport, Embedder, FUSION_DEPTH, MAX_PASSAGE_CHARS, SeqSet, TextMode,
+    VectorIndex, passage_text, quantise,
 };
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
