@@ -4,8 +4,9 @@
 //! nightly batch must give byte-identical output on a resumed run, and graph construction depends on
 //! insertion order and random levels), it takes any filter as an allowed set before top-k with no
 //! loss of recall, and at this project's sizes (10^5–10^6 listings of 384 dimensions, 388 bytes each)
-//! a scan of the allowed set costs milliseconds. Recall against exact `f32` search is measured in
-//! the tests and in `benches/dense.rs`.
+//! a scan of the allowed set costs milliseconds. The codes only choose a shortlist (4 × k); the
+//! full vectors, kept beside them, order it, so near-ties are settled exactly. Recall against exact
+//! `f32` search is measured in the tests and in `benches/dense.rs`.
 
 use std::collections::BinaryHeap;
 
@@ -25,6 +26,8 @@ pub struct VectorIndex {
     dimensions: usize,
     codes: Vec<i8>,
     scales: Vec<f32>,
+    /// The full-precision vectors, to rescore the best by codes exactly.
+    exact: Vec<f32>,
     /// Slot → the `seq` it stands for.
     seqs: Vec<u64>,
     /// `seq` → slot.
@@ -93,10 +96,11 @@ impl SeqSet {
     }
 }
 
-/// A quantised unit vector.
+/// A quantised unit vector, with the vector itself for exact rescoring.
 pub struct Code {
     codes: Vec<i8>,
     scale: f32,
+    exact: Vec<f32>,
 }
 
 /// Quantises a vector to `i8` codes with one scale (its largest magnitude maps to 127).
@@ -111,6 +115,7 @@ pub fn quantise(vector: &[f32]) -> Code {
             .map(|value| (value / scale).round().clamp(-127.0, 127.0) as i8)
             .collect(),
         scale,
+        exact: vector.to_vec(),
     }
 }
 
@@ -171,6 +176,7 @@ impl VectorIndex {
     /// Bytes held by the codes and their bookkeeping (for `stats` and the docs).
     pub fn memory_bytes(&self) -> usize {
         self.codes.len()
+            + self.exact.len() * 4
             + self.scales.len() * 4
             + self.seqs.len() * 8
             + self.by_seq.len() * 16
@@ -185,6 +191,7 @@ impl VectorIndex {
             Some(&slot) => {
                 let start = slot as usize * self.dimensions;
                 self.codes[start..start + self.dimensions].copy_from_slice(&code.codes);
+                self.exact[start..start + self.dimensions].copy_from_slice(vector);
                 self.scales[slot as usize] = code.scale;
                 self.by_seq.remove(&self.seqs[slot as usize]);
                 self.seqs[slot as usize] = seq;
@@ -193,6 +200,7 @@ impl VectorIndex {
             None => {
                 let slot = self.seqs.len() as u32;
                 self.codes.extend_from_slice(&code.codes);
+                self.exact.extend_from_slice(vector);
                 self.scales.push(code.scale);
                 self.seqs.push(seq);
                 self.by_seq.insert(seq, slot);
@@ -201,15 +209,30 @@ impl VectorIndex {
         }
     }
 
+    /// How many the codes pass on to exact rescoring for a top `k`.
+    fn shortlist(&self, k: usize) -> usize {
+        (4 * k).max(k + 64)
+    }
+
     fn code(&self, slot: u32) -> &[i8] {
         let start = slot as usize * self.dimensions;
         &self.codes[start..start + self.dimensions]
     }
 
-    /// Cosine similarity (from the codes) of the version `seq` with a query, if it has a vector.
+    fn exact_similarity(&self, query: &Code, slot: u32) -> f32 {
+        let start = slot as usize * self.dimensions;
+        query
+            .exact
+            .iter()
+            .zip(&self.exact[start..start + self.dimensions])
+            .map(|(a, b)| a * b)
+            .sum()
+    }
+
+    /// Cosine similarity of the version `seq` with a query, if it has a vector.
     pub fn similarity(&self, query: &Code, seq: u64) -> Option<f32> {
         let slot = *self.by_seq.get(&seq)?;
-        Some(dot(&query.codes, self.code(slot)) as f32 * query.scale * self.scales[slot as usize])
+        Some(self.exact_similarity(query, slot))
     }
 
     /// The `k` versions in `allowed` most similar to `query`, best first, ties to the lower `seq`:
@@ -224,11 +247,12 @@ impl VectorIndex {
                 * self.scales[slot as usize];
             Scored(similarity, self.seqs[slot as usize])
         };
+        let keep = self.shortlist(k);
         let best_of = |slots: &mut dyn Iterator<Item = u32>| -> BinaryHeap<Scored> {
-            let mut heap = BinaryHeap::with_capacity(k + 1);
+            let mut heap = BinaryHeap::with_capacity(keep + 1);
             for slot in slots {
                 heap.push(score(slot));
-                if heap.len() > k {
+                if heap.len() > keep {
                     heap.pop();
                 }
             }
@@ -259,10 +283,19 @@ impl VectorIndex {
                 })
                 .collect()
         };
-        let mut all: Vec<Scored> = heaps.into_iter().flatten().collect();
-        all.sort();
-        all.truncate(k);
-        all.into_iter()
+        // The codes choose a shortlist; the full vectors order it, so near-ties the 8-bit codes
+        // cannot separate are settled exactly.
+        let mut shortlist: Vec<Scored> = heaps.into_iter().flatten().collect();
+        shortlist.sort();
+        shortlist.truncate(self.shortlist(k));
+        let mut rescored: Vec<Scored> = shortlist
+            .into_iter()
+            .map(|Scored(_, seq)| Scored(self.exact_similarity(query, self.by_seq[&seq]), seq))
+            .collect();
+        rescored.sort();
+        rescored.truncate(k);
+        rescored
+            .into_iter()
             .map(|Scored(score, seq)| (seq, score))
             .collect()
     }
