@@ -171,7 +171,7 @@ fn scan_latency(real: &[Vec<f32>], sizes: &[usize], queries: usize) {
         for (label, every) in [("all allowed", 1u64), ("half allowed", 2)] {
             let mut allowed = SeqSet::default();
             (1..=size as u64)
-                .filter(|seq| seq % every == 0)
+                .filter(|seq| seq.is_multiple_of(every))
                 .for_each(|seq| allowed.insert(seq));
             let (mut codes, mut exact) = (Vec::new(), Vec::new());
             let mut agree = 0;
@@ -181,7 +181,12 @@ fn scan_latency(real: &[Vec<f32>], sizes: &[usize], queries: usize) {
                 let found = index.nearest(&quantise(query), &allowed, 100);
                 codes.push(started.elapsed().as_secs_f64() * 1e6);
                 let started = Instant::now();
-                let truth = exact_top(&vectors, query, |i| (i as u64 + 1) % every == 0, 100);
+                let truth = exact_top(
+                    &vectors,
+                    query,
+                    |i| (i as u64 + 1).is_multiple_of(every),
+                    100,
+                );
                 exact.push(started.elapsed().as_secs_f64() * 1e6);
                 let top10: Vec<usize> = found
                     .iter()
