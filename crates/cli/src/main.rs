@@ -223,6 +223,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     stats.index_seq,
                     stats.store.last_seq
                 );
+                match &stats.meaning.model {
+                    Some(model) => println!(
+                        "meaning       {} listings with vectors ({model}), embedded up to change {} of {}, {:.1} MiB in memory",
+                        stats.meaning.vectors,
+                        stats.meaning.reached_seq,
+                        stats.meaning.last_seq,
+                        stats.meaning.memory_bytes as f64 / 1048576.0
+                    ),
+                    None => println!("meaning       no listing vectors (words only; see `silkmatch embed`)"),
+                }
                 println!(
                     "disk          store {:.1} MiB, index {:.1} MiB",
                     mib(stats.store_bytes),

@@ -283,6 +283,7 @@ impl Engine {
             index_bytes: dir_size(&self.dir.join("search")),
             store_bytes: dir_size_matching(&self.dir, "store.sqlite3"),
             store,
+            meaning: self.dense_status()?,
         })
     }
 
@@ -324,6 +325,8 @@ pub struct EngineStats {
     pub index_bytes: u64,
     /// Store size on disk (database and its write-ahead log).
     pub store_bytes: u64,
+    /// Listing vectors: how many, from which model, how far embedding has come.
+    pub meaning: crate::DenseStatus,
 }
 
 fn dir_size(dir: &Path) -> u64 {
