@@ -715,6 +715,7 @@ impl Contender {
                 let ranked = rank(
                     &prepared.query,
                     &prepared.candidates,
+                    &prepared.similarities,
                     &prepared.stats,
                     &ctx.with_explanations.weights,
                     ctx.now,
@@ -978,6 +979,7 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
             ranked = rank(
                 &prepared.query,
                 &prepared.candidates,
+                &prepared.similarities,
                 &prepared.stats,
                 weights,
                 ctx.now,

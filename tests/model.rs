@@ -147,6 +147,8 @@ fn model_fetch_embeds_across_languages_and_agrees_with_the_reference_engine() {
         }
     }
 
+    cross_language_matching_through_the_cli(data);
+
     // Hostile text: empty, 100 kB of one character, scripts the tokenizer has never seen.
     let long = "é".repeat(100_000);
     let hostile = embed(
@@ -171,4 +173,72 @@ fn model_fetch_embeds_across_languages_and_agrees_with_the_reference_engine() {
     let message = fails(data, &["model", "status"]);
     assert!(message.contains("silkmatch model fetch"), "{message}");
     ok(data, &["search", "solar"]);
+}
+
+/// A Chinese need and an English offer that share no word and no technology field: not a match
+/// lexically; after `silkmatch embed`, the offer is found and the explanation says it was by meaning.
+fn cross_language_matching_through_the_cli(data: &Path) {
+    let listings = [
+        serde_json::json!({
+            "kind": "need", "external_id": "n-zh", "language": "zh", "title": "寻求低能耗海水淡化技术",
+            "summary": "我们需要一种利用反渗透膜的低能耗海水淡化技术，为沿海城市提供饮用水。",
+            "technology_fields": [32], "sectors": ["E"], "trl_min": 5, "cooperation": ["licence"],
+            "organisation": {"name": "Buyer", "kind": "sme", "country": "KZ"},
+            "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
+        }),
+        serde_json::json!({
+            "kind": "offer", "external_id": "o-desal", "language": "en",
+            "title": "Energy-efficient seawater desalination by reverse osmosis membranes",
+            "summary": "A reverse osmosis membrane process that turns seawater into drinking water with little energy.",
+            "technology_fields": [24], "sectors": ["E"], "trl": 7, "ipr": "granted", "cooperation": ["licence"],
+            "organisation": {"name": "Seller", "kind": "university", "country": "CN"},
+            "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
+        }),
+        serde_json::json!({
+            "kind": "offer", "external_id": "o-bread", "language": "en",
+            "title": "Industrial sourdough bread fermentation starter cultures",
+            "summary": "Stable starter cultures for industrial bakeries that want a sourdough taste.",
+            "technology_fields": [18], "sectors": ["C"], "trl": 8, "ipr": "granted", "cooperation": ["licence"],
+            "organisation": {"name": "Baker", "kind": "large_company", "country": "TR"},
+            "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
+        }),
+    ];
+    let file = data.join("cross.jsonl");
+    let lines: Vec<String> = listings.iter().map(|listing| listing.to_string()).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    ok(data, &["import", file.to_str().unwrap()]);
+    let matched = |data: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(data, &["match", "need", "n-zh", "--json", "--explain"])).unwrap()
+    };
+    let before = matched(data);
+    assert!(
+        before["matches"].as_array().unwrap().is_empty(),
+        "lexically nothing connects them: {before}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&ok(data, &["embed", "--json"])).unwrap();
+    assert_eq!(report["report"]["embedded"], 3, "{report}");
+    let after = matched(data);
+    let first = &after["matches"][0];
+    assert_eq!(first["external_id"], "o-desal", "{after}");
+    let summary = first["explanation"]["meaning"]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("matched by meaning: zh need ↔ en offer"),
+        "{summary}"
+    );
+    let similarity = first["explanation"]["meaning"]["similarity"]
+        .as_f64()
+        .unwrap();
+    if let Some(bread) = after["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|found| found["external_id"] == "o-bread")
+    {
+        assert!(
+            bread["explanation"]["meaning"]["similarity"]
+                .as_f64()
+                .unwrap()
+                < similarity
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod eval;
 mod fixtures;
 mod import;
 mod matching;
+mod meaning;
 mod model;
 mod progress;
 mod search;
@@ -88,6 +89,16 @@ enum Command {
         #[command(subcommand)]
         command: fixtures::FixturesCommand,
     },
+    /// Embed every listing changed since embedding last stopped (the server does this in the
+    /// background; this runs it to the end, with progress).
+    Embed {
+        /// Stop after this many changed listings.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Install or inspect the multilingual embedding model (cross-lingual search).
     Model {
         #[command(subcommand)]
@@ -144,8 +155,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.data, args),
         Command::Import(args) => import::run(&cli.data, args),
-        Command::Search(args) => search::run(&open(&cli.data)?, args),
-        Command::Match(args) => matching::run(&open(&cli.data)?, args),
+        Command::Search(args) => {
+            let engine = open(&cli.data)?;
+            // The query needs the model only when there are listing vectors to compare it with.
+            if args.mode != search::ModeArg::Lexical && engine.has_vectors() {
+                meaning::attach_if_installed(&engine, &cli.data);
+            }
+            search::run(&engine, args)
+        }
+        Command::Match(args) => {
+            let engine = open(&cli.data)?;
+            // Stored listings use their stored vectors; a listing from a file needs the model.
+            if args.file.is_some() && engine.has_vectors() {
+                meaning::attach_if_installed(&engine, &cli.data);
+            }
+            matching::run(&engine, args)
+        }
         Command::Batch { command } => batch::run(&cli.data, command),
         Command::Serve {
             addr,
@@ -154,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut engine = open(&cli.data)?;
             engine.set_match_cache_entries(match_cache);
+            meaning::attach_if_installed(&engine, &cli.data);
             serve::run(engine, addr, secure_cookies)
         }
         Command::Org { command } => admin::org(&open(&cli.data)?, command),
@@ -163,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&listing)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Embed { limit, json } => meaning::run(&open(&cli.data)?, &cli.data, limit, json),
         Command::Reindex => {
             let bar = progress::bar("reindexing");
             let engine = Engine::reindex(&cli.data, &|done, total| {
@@ -196,6 +223,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     stats.index_seq,
                     stats.store.last_seq
                 );
+                match &stats.meaning.model {
+                    Some(model) => println!(
+                        "meaning       {} listings with vectors ({model}), embedded up to change {} of {}, {:.1} MiB in memory",
+                        stats.meaning.vectors,
+                        stats.meaning.reached_seq,
+                        stats.meaning.last_seq,
+                        stats.meaning.memory_bytes as f64 / 1048576.0
+                    ),
+                    None => println!("meaning       no listing vectors (words only; see `silkmatch embed`)"),
+                }
                 println!(
                     "disk          store {:.1} MiB, index {:.1} MiB",
                     mib(stats.store_bytes),

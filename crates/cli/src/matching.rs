@@ -18,7 +18,7 @@ pub struct MatchArgs {
     target: Option<MatchTarget>,
     /// Rank partners for a listing that is not stored (a JSON file in the import format).
     #[arg(long)]
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     #[command(flatten)]
     options: MatchOptions,
 }

@@ -9,7 +9,9 @@ use silkmatch_core::{
     Cooperation, Country, Ipr, Kind, LanguageTag, OrganisationKind, Sdg, Sector, TechnologyField,
     Trl,
 };
-use silkmatch_index::{Engine, Filters, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort};
+use silkmatch_index::{
+    Engine, Filters, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, TextMode,
+};
 
 /// Arguments of `silkmatch search`.
 #[derive(Debug, Args)]
@@ -56,6 +58,10 @@ pub struct SearchArgs {
     /// Order of results.
     #[arg(long, value_enum, default_value = "relevance")]
     sort: SortArg,
+    /// How text is matched: `hybrid` (words and meaning, when the model is installed and
+    /// listings are embedded; words alone otherwise), `lexical` or `dense`.
+    #[arg(long, value_enum, default_value = "hybrid")]
+    pub(crate) mode: ModeArg,
     /// Results per page (1 to 100).
     #[arg(long, default_value_t = 10)]
     limit: usize,
@@ -199,6 +205,11 @@ impl SearchArgs {
             offset: self.offset,
             facets: true,
             snippets: true,
+            mode: match self.mode {
+                ModeArg::Hybrid => TextMode::Hybrid,
+                ModeArg::Lexical => TextMode::Lexical,
+                ModeArg::Dense => TextMode::Dense,
+            },
         })
     }
 }
@@ -260,4 +271,15 @@ pub fn print_results(results: &SearchResults) {
             );
         }
     }
+}
+
+/// `--mode` of `silkmatch search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Words and meaning fused.
+    Hybrid,
+    /// Words only.
+    Lexical,
+    /// Meaning only.
+    Dense,
 }

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use silkmatch_http::{App, Config};
@@ -22,8 +24,20 @@ pub fn run(engine: Engine, addr: SocketAddr, secure_cookies: bool) -> anyhow::Re
             ..Config::default()
         };
         let app = App::new(engine, config).context("cannot start the server's workers")?;
+        let stop_embedding = Arc::new(AtomicBool::new(false));
+        let embedding = match app.engine().embedder() {
+            Some(_) => Some(
+                crate::meaning::spawn_worker(Arc::clone(app.engine()), Arc::clone(&stop_embedding))
+                    .context("cannot start the embedding worker")?,
+            ),
+            None => None,
+        };
         println!("silkmatch is serving on http://{local}  (web pages at http://{local}/ , API at http://{local}/v1/search?q=solar ; Ctrl-C stops)");
         silkmatch_http::serve(listener, app, shutdown_signal()).await.context("the server failed")?;
+        stop_embedding.store(true, Ordering::Relaxed);
+        if let Some(worker) = embedding {
+            let _ = worker.join();
+        }
         eprintln!("stopped: requests drained, writes committed");
         Ok(ExitCode::SUCCESS)
     })

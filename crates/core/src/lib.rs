@@ -7,6 +7,7 @@
 pub mod access;
 pub mod codes;
 mod error;
+pub mod fusion;
 mod language;
 pub mod matching;
 pub mod metrics;

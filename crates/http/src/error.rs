@@ -168,6 +168,7 @@ fn status_and_type(error: &ApiError) -> (StatusCode, &'static str) {
             | IndexError::Corrupt { .. }
             | IndexError::Batch(_)
             | IndexError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            IndexError::Model { .. } => (StatusCode::SERVICE_UNAVAILABLE, "model-unavailable"),
         },
         ApiError::WorkerFailed => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use silkmatch_core::{Listing, Timestamp};
 
+use crate::dense::Dense;
 use crate::error::{IndexError, Result};
 use crate::facets::{DEFAULT_FACET_TABLE_BYTES, FacetTables};
 use crate::matching::{DEFAULT_SIDE_CACHE_ENTRIES, SideCache};
@@ -31,6 +32,8 @@ pub struct Engine {
     pub(crate) side_cache: SideCache,
     /// Decoded listings of search hits, by the change sequence number of their version.
     listing_cache: quick_cache::sync::Cache<u64, Arc<Listing>>,
+    /// Listing vectors in memory and the model, when there is one (`dense/`).
+    pub(crate) dense: Dense,
     /// Facet values of index segments, by segment id (segments never change).
     pub(crate) facet_tables: FacetTables,
     /// Analysed texts of search hits for snippets, by change sequence number and text.
@@ -72,6 +75,7 @@ impl Engine {
         };
         let engine = Engine::assemble(dir, store, index);
         engine.catch_up(progress)?;
+        engine.load_vectors()?;
         Ok(engine)
     }
 
@@ -84,11 +88,13 @@ impl Engine {
                 tracing::info!(
                     "the search index writer is held by another process; reading the index read-only"
                 );
-                Ok(Engine::assemble(
+                let engine = Engine::assemble(
                     dir,
                     Store::open(dir)?,
                     SearchIndex::open_read_only(&dir.join("search"))?,
-                ))
+                );
+                engine.load_vectors()?;
+                Ok(engine)
             }
             other => other,
         }
@@ -103,6 +109,7 @@ impl Engine {
             write_lock: Mutex::new(()),
             side_cache: SideCache::new(DEFAULT_SIDE_CACHE_ENTRIES),
             listing_cache: quick_cache::sync::Cache::new(DEFAULT_LISTING_CACHE_ENTRIES),
+            dense: Dense::default(),
             facet_tables: FacetTables::new(DEFAULT_FACET_TABLE_BYTES),
             token_cache: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES),
         }
@@ -178,6 +185,31 @@ impl Engine {
         addresses: &[tantivy::DocAddress],
     ) -> Result<Vec<Option<ListingRow>>> {
         let seqs = SearchIndex::listing_seqs(searcher, addresses)?;
+        let mut rows = self.rows_by_seq(&seqs)?;
+        let moved: Vec<tantivy::DocAddress> = rows
+            .iter()
+            .zip(addresses)
+            .filter(|(row, _)| row.is_none())
+            .map(|(_, address)| *address)
+            .collect();
+        if !moved.is_empty() {
+            let ids = SearchIndex::listing_ids(searcher, &moved)?;
+            let mut current: std::collections::HashMap<String, ListingRow> = self
+                .store
+                .read(|connection| store::listings::get_many(connection, &ids))?
+                .into_iter()
+                .map(|row| (row.listing.id.clone(), row))
+                .collect();
+            for (slot, id) in rows.iter_mut().filter(|row| row.is_none()).zip(&ids) {
+                *slot = current.remove(id);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The store rows of these listing versions, aligned with `seqs`; `None` for a version the
+    /// store has moved on from.
+    pub(crate) fn rows_by_seq(&self, seqs: &[u64]) -> Result<Vec<Option<ListingRow>>> {
         // A change sequence number names one version for good, so a decoded listing kept under it
         // is never stale; popular listings skip the store read and the JSON decoding.
         let mut rows: Vec<Option<ListingRow>> = seqs
@@ -205,24 +237,6 @@ impl Engine {
                         .insert(row.seq, Arc::new(row.listing.clone()));
                 }
                 *slot = row;
-            }
-        }
-        let moved: Vec<tantivy::DocAddress> = rows
-            .iter()
-            .zip(addresses)
-            .filter(|(row, _)| row.is_none())
-            .map(|(_, address)| *address)
-            .collect();
-        if !moved.is_empty() {
-            let ids = SearchIndex::listing_ids(searcher, &moved)?;
-            let mut current: std::collections::HashMap<String, ListingRow> = self
-                .store
-                .read(|connection| store::listings::get_many(connection, &ids))?
-                .into_iter()
-                .map(|row| (row.listing.id.clone(), row))
-                .collect();
-            for (slot, id) in rows.iter_mut().filter(|row| row.is_none()).zip(&ids) {
-                *slot = current.remove(id);
             }
         }
         Ok(rows)
@@ -269,6 +283,7 @@ impl Engine {
             index_bytes: dir_size(&self.dir.join("search")),
             store_bytes: dir_size_matching(&self.dir, "store.sqlite3"),
             store,
+            meaning: self.dense_status()?,
         })
     }
 
@@ -310,6 +325,8 @@ pub struct EngineStats {
     pub index_bytes: u64,
     /// Store size on disk (database and its write-ahead log).
     pub store_bytes: u64,
+    /// Listing vectors: how many, from which model, how far embedding has come.
+    pub meaning: crate::DenseStatus,
 }
 
 fn dir_size(dir: &Path) -> u64 {

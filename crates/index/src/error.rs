@@ -76,6 +76,12 @@ pub enum IndexError {
     /// A batch run cannot start or continue: bad parameters, a foreign checkpoint, nothing to rank.
     #[error("{0}")]
     Batch(String),
+    /// The embedding model failed (or returned something unusable).
+    #[error("embedding model failed: {reason}")]
+    Model {
+        /// What went wrong.
+        reason: String,
+    },
     /// Filesystem failure around the data directory.
     #[error("i/o failed on {path}: {source}")]
     Io {

@@ -8,6 +8,7 @@ mod admin;
 mod analyzers;
 mod arabic;
 pub mod batch;
+mod dense;
 mod engine;
 mod error;
 mod facets;
@@ -21,6 +22,10 @@ pub mod store;
 mod write;
 
 pub use analyzers::Analysis;
+pub use dense::{
+    Code, DenseStatus, EmbedReport, Embedder, FUSION_DEPTH, MAX_PASSAGE_CHARS, SeqSet, TextMode,
+    VectorIndex, passage_text, quantise,
+};
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};

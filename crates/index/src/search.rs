@@ -10,6 +10,7 @@ use tantivy::Order;
 use tantivy::collector::{Count, TopDocs};
 
 use crate::analyzers::Analysis;
+use crate::dense::{FUSION_DEPTH, FusedPage, TextMode, add_facets};
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::facets::{FacetCollector, Facets};
@@ -48,6 +49,8 @@ pub struct SearchRequest {
     pub facets: bool,
     /// Whether to build snippets for hits.
     pub snippets: bool,
+    /// Words, meaning, or both (the default: both when there is a model and listing vectors).
+    pub mode: TextMode,
 }
 
 impl Default for SearchRequest {
@@ -60,6 +63,7 @@ impl Default for SearchRequest {
             offset: 0,
             facets: true,
             snippets: true,
+            mode: TextMode::default(),
         }
     }
 }
@@ -113,12 +117,22 @@ impl Engine {
         let fields = self.index.fields();
         let query = search_query(fields, &analysed, &request.filters, now);
         let searcher = self.index.searcher();
-        let top = TopDocs::with_limit(request.limit).and_offset(request.offset);
+        let by_newest = request.sort == Sort::Newest || analysed.is_empty();
+        // By meaning too: the lexical ranking is then taken deep enough to fuse, from the top.
+        let meaning = if by_newest {
+            None
+        } else {
+            self.query_meaning(&request.text, request.mode)
+        };
+        let top = match &meaning {
+            None => TopDocs::with_limit(request.limit).and_offset(request.offset),
+            Some(_) => TopDocs::with_limit(FUSION_DEPTH.max(request.offset + request.limit)),
+        };
         let facet_collector = FacetCollector {
             tables: &self.facet_tables,
         };
-        let by_newest = request.sort == Sort::Newest || analysed.is_empty();
-        let (scored, total, facets): (Vec<(f32, DocAddress)>, usize, Facets) = if by_newest {
+        let (scored, mut total, mut facets): (Vec<(f32, DocAddress)>, usize, Facets) = if by_newest
+        {
             let collector = top.order_by_fast_field::<i64>("published_at", Order::Desc);
             if request.facets {
                 let (docs, total, facets) =
@@ -146,11 +160,50 @@ impl Engine {
             let (docs, total) = searcher.search(&query, &(top.order_by_score(), Count))?;
             (docs, total, Facets::new())
         };
-        let addresses: Vec<DocAddress> = scored.iter().map(|(_, address)| *address).collect();
-        // The index may briefly hold a listing the store has moved on from; the store wins.
-        let rows = self.hit_rows(&searcher, &addresses)?;
+        let (rows, scores) = match &meaning {
+            None => {
+                let addresses: Vec<DocAddress> =
+                    scored.iter().map(|(_, address)| *address).collect();
+                // The index may briefly hold a listing the store has moved on from; the store wins.
+                let rows = self.hit_rows(&searcher, &addresses)?;
+                (rows, scored.iter().map(|(score, _)| *score).collect())
+            }
+            Some(meaning) => {
+                let FusedPage { hits, meaning_only } = self.fuse_page(
+                    &searcher,
+                    &scored,
+                    &request.filters,
+                    now,
+                    meaning,
+                    request.mode,
+                    request.offset,
+                    request.limit,
+                )?;
+                total += meaning_only.len();
+                if request.facets && !meaning_only.is_empty() {
+                    let extra = self.meaning_only_facets(
+                        &searcher,
+                        &request.filters,
+                        now,
+                        &meaning_only,
+                        FacetCollector {
+                            tables: &self.facet_tables,
+                        },
+                    )?;
+                    add_facets(&mut facets, extra);
+                }
+                let mut rows = Vec::with_capacity(hits.len());
+                for hit in &hits {
+                    rows.push(match hit.address {
+                        Some(address) => self.hit_rows(&searcher, &[address])?.pop().flatten(),
+                        None => self.rows_by_seq(&[hit.seq])?.pop().flatten(),
+                    });
+                }
+                (rows, hits.iter().map(|hit| hit.score).collect::<Vec<f32>>())
+            }
+        };
         let mut hits = Vec::with_capacity(rows.len());
-        for (row, (score, _)) in rows.into_iter().zip(&scored) {
+        for (row, score) in rows.into_iter().zip(&scores) {
             let Some(row) = row else { continue };
             let mut listing = row.listing;
             listing.body.contact = None;

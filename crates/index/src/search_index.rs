@@ -141,9 +141,21 @@ impl SearchIndex {
         searcher: &Searcher,
         addresses: &[tantivy::DocAddress],
     ) -> Result<Vec<u64>> {
+        Ok(SearchIndex::fast_values(searcher, addresses, "seq")?
+            .into_iter()
+            .map(|seq| seq.unwrap_or(0))
+            .collect())
+    }
+
+    /// A `u64` fast field's first value for each hit (`None` where the document has none).
+    pub fn fast_values(
+        searcher: &Searcher,
+        addresses: &[tantivy::DocAddress],
+        field: &str,
+    ) -> Result<Vec<Option<u64>>> {
         let mut columns: std::collections::HashMap<u32, tantivy::columnar::Column<u64>> =
             std::collections::HashMap::new();
-        let mut seqs = Vec::with_capacity(addresses.len());
+        let mut values = Vec::with_capacity(addresses.len());
         for address in addresses {
             let column = match columns.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -151,12 +163,12 @@ impl SearchIndex {
                     searcher
                         .segment_reader(address.segment_ord)
                         .fast_fields()
-                        .u64("seq")?,
+                        .u64(field)?,
                 ),
             };
-            seqs.push(column.first(address.doc_id).unwrap_or(0));
+            values.push(column.first(address.doc_id));
         }
-        Ok(seqs)
+        Ok(values)
     }
 
     /// The listing ids of hits, read from the `id` fast field; slower than `listing_seqs`, so only

@@ -1,12 +1,12 @@
-//! Dense and hybrid retrieval for `silkmatch eval text`: exact cosine search over the collection's
-//! embeddings, and reciprocal-rank fusion of the lexical and dense rankings.
+//! Dense retrieval for `silkmatch eval text`: exact cosine search over the collection's
+//! embeddings. (The hybrid mode fuses it with the lexical ranking through
+//! `silkmatch_core::fusion`; see `sweep.rs`.)
 //!
 //! Collections hold a few thousand documents, so exact search (a dot product per document) is
 //! both fast and the ground truth an ANN index would be measured against. Document embeddings are
 //! cached under `<data>/cache/embeddings/`, keyed by the SHA-256 of the documents and the model,
 //! so the second mode on a collection does not re-embed it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,8 +16,6 @@ use silkmatch_embed::{DIM, Embedder, Embedding, fetch};
 
 /// Candidates each ranker contributes (and dense returns).
 pub const DEPTH: usize = 100;
-/// The RRF constant of Cormack et al. (2009).
-const RRF_K: f64 = 60.0;
 
 /// A document's text as the model reads it: the title, then the body; the model truncates to its
 /// 512 tokens (about the title, the summary and the first 1,500 characters of a description).
@@ -118,23 +116,6 @@ pub fn exact_top(query: &Embedding, docs: &[Embedding], ids: &[String]) -> Vec<(
         .collect()
 }
 
-/// Reciprocal-rank fusion: each document scores `Σ 1 / (60 + rank)` over the rankings it is in.
-pub fn fuse(rankings: &[&[(String, f64)]]) -> Vec<(String, f64)> {
-    let mut scores: HashMap<&str, f64> = HashMap::new();
-    for ranking in rankings {
-        for (rank, (doc, _)) in ranking.iter().take(DEPTH).enumerate() {
-            *scores.entry(doc.as_str()).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
-        }
-    }
-    let mut fused: Vec<(String, f64)> = scores
-        .into_iter()
-        .map(|(doc, score)| (doc.to_owned(), score))
-        .collect();
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    fused.truncate(DEPTH);
-    fused
-}
-
 /// Mean over queries of the share of relevant documents ranked first.
 pub fn recall_at_1(qrels: &silkmatch_core::metrics::Qrels, run: &Run) -> f64 {
     let mut sum = 0.0;
@@ -155,23 +136,4 @@ pub fn recall_at_1(qrels: &silkmatch_core::metrics::Qrels, run: &Run) -> f64 {
         }
     }
     if n == 0 { 0.0 } else { sum / n as f64 }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ranking(ids: &[&str]) -> Vec<(String, f64)> {
-        ids.iter().map(|id| (id.to_string(), 1.0)).collect()
-    }
-
-    #[test]
-    fn fusion_rewards_agreement() {
-        let a = ranking(&["x", "y", "z"]);
-        let b = ranking(&["y", "w", "x"]);
-        let fused = fuse(&[&a, &b]);
-        assert_eq!(fused[0].0, "y");
-        assert_eq!(fused[1].0, "x");
-        assert_eq!(fused.len(), 4);
-    }
 }

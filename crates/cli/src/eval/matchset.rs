@@ -51,6 +51,7 @@ pub fn run(
     split: Split,
     weights_file: Option<&Path>,
     tune: bool,
+    meaning: Option<&Path>,
     json_output: bool,
 ) -> anyhow::Result<ExitCode> {
     let weights = match weights_file {
@@ -90,6 +91,15 @@ pub fn run(
         }
     }
     engine.commit_index()?;
+    if let Some(data) = meaning {
+        let embedder = crate::meaning::CachedEmbedder::load(data)?;
+        let bar = crate::progress::bar("embedding listings");
+        engine.embed_pending(&embedder, None, &|done, total| {
+            crate::progress::update(&bar, done, total)
+        })?;
+        bar.finish_and_clear();
+    }
+    let cross = cross_language_qrels(&listings, &qrels);
 
     let bar = crate::progress::bar("preparing queries");
     bar.set_length(queries.len() as u64);
@@ -132,6 +142,13 @@ pub fn run(
     };
     let selected: Vec<&PreparedQuery> = prepared.iter().filter(|query| wanted(query)).collect();
     let (report, violations) = score(&selected, &qrels, &weights, now);
+    let (cross_report, _) = score(&selected, &cross, &weights, now);
+    let cross_pairs: usize = cross
+        .values()
+        .flat_map(|by_query| by_query.values())
+        .flat_map(|docs| docs.values())
+        .filter(|grade| **grade >= 2.0)
+        .count();
     if tune {
         println!(
             "# tuned on the dev split ({} queries)\n{}",
@@ -144,6 +161,10 @@ pub fn run(
         for (direction, rankers) in &report {
             out.insert(direction.to_string(), json!(rankers));
         }
+        out.insert(
+            "cross_language".into(),
+            json!({"pairs_graded_2_or_3": cross_pairs, "metrics": cross_report}),
+        );
         out.insert("violations".into(), json!(violations));
         out.insert("queries".into(), json!(selected.len()));
         println!("{}", Value::Object(out));
@@ -164,6 +185,17 @@ pub fn run(
                 );
             }
         }
+        println!(
+            "cross-language judgements only (need and offer share no language; {cross_pairs} pairs graded 2 or 3 in all splits):"
+        );
+        for (direction, rankers) in &cross_report {
+            for (ranker, metrics) in rankers {
+                println!(
+                    "{direction:<15} {ranker:<11} {:>8.4} {:>10.4} {:>8.4}",
+                    metrics.ndcg_at_10, metrics.recall_at_100, metrics.mrr_at_10
+                );
+            }
+        }
     }
     Ok(if violations == 0 {
         ExitCode::SUCCESS
@@ -173,6 +205,48 @@ pub fn run(
 }
 
 type Report = BTreeMap<&'static str, BTreeMap<&'static str, Metrics>>;
+
+/// The judgements of pairs whose two listings share no language (translations included): the cases
+/// only meaning can connect. Queries left with no such judgement are dropped.
+fn cross_language_qrels<'a>(
+    listings: &[Value],
+    qrels: &BTreeMap<&'a str, Qrels>,
+) -> BTreeMap<&'a str, Qrels> {
+    let languages: BTreeMap<&str, Vec<&str>> = listings
+        .iter()
+        .filter_map(|listing| {
+            let id = listing["external_id"].as_str()?;
+            let mut languages: Vec<&str> = listing["language"].as_str().into_iter().collect();
+            if let Some(translations) = listing["translations"].as_object() {
+                languages.extend(translations.keys().map(String::as_str));
+            }
+            Some((id, languages))
+        })
+        .collect();
+    let share = |a: &str, b: &str| match (languages.get(a), languages.get(b)) {
+        (Some(a), Some(b)) => a.iter().any(|language| b.contains(language)),
+        _ => true,
+    };
+    qrels
+        .iter()
+        .map(|(direction, by_query)| {
+            let kept: Qrels = by_query
+                .iter()
+                .filter_map(|(query, docs)| {
+                    let docs: BTreeMap<String, f64> = docs
+                        .iter()
+                        .filter(|(doc, _)| !share(query, doc))
+                        .map(|(doc, grade)| (doc.clone(), *grade))
+                        .collect();
+                    docs.values()
+                        .any(|grade| *grade > 0.0)
+                        .then(|| (query.clone(), docs))
+                })
+                .collect();
+            (*direction, kept)
+        })
+        .collect()
+}
 
 /// Metrics per direction and ranker, and hard-constraint violations in any top-100.
 fn score(
@@ -203,9 +277,19 @@ fn score(
                 let Prepared {
                     query: side,
                     candidates,
+                    similarities,
                     stats,
                 } = &query.prepared;
-                let ranked = rank(side, candidates, stats, weights, now, ranker, 100);
+                let ranked = rank(
+                    side,
+                    candidates,
+                    similarities,
+                    stats,
+                    weights,
+                    now,
+                    ranker,
+                    100,
+                );
                 let mut results = Vec::with_capacity(ranked.len());
                 for (position, found) in ranked.iter().enumerate() {
                     let candidate: &Listing = &candidates[found.candidate_idx].listing;
@@ -271,6 +355,26 @@ fn tune_weights(
                 if value > best_value + 1e-6 {
                     best = candidate;
                     best_value = value;
+                }
+            }
+        }
+    }
+    // How meaning enters the text signal, when there are embeddings.
+    if prepared
+        .iter()
+        .any(|query| !query.prepared.similarities.is_empty())
+    {
+        for _round in 0..2 {
+            for floor in [0.70, 0.75, 0.78, 0.80, 0.82, 0.84, 0.86, 0.88] {
+                for share in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                    let mut candidate = best;
+                    candidate.meaning.floor = floor;
+                    candidate.meaning.share = share;
+                    let value = objective(&candidate);
+                    if value > best_value + 1e-6 {
+                        best = candidate;
+                        best_value = value;
+                    }
                 }
             }
         }

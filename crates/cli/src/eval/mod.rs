@@ -2,6 +2,7 @@
 
 mod dense;
 mod matchset;
+mod sweep;
 mod text;
 
 use std::path::{Path, PathBuf};
@@ -18,15 +19,42 @@ pub enum EvalCommand {
         #[arg(long)]
         collection: PathBuf,
         /// Ranking: `lexical` (BM25, what search uses today), `dense` (multilingual embeddings,
-        /// exact cosine; needs `silkmatch model fetch`) or `hybrid` (reciprocal-rank fusion of both).
+        /// exact cosine; needs `silkmatch model fetch`) or `hybrid` (`silkmatch_core::fusion`: BM25
+        /// and cosine, normalised and weighted, with a small lexical weight for documents in
+        /// another language than the query's).
         #[arg(long, value_enum, default_value = "lexical")]
         mode: Mode,
-        /// Print `{"ndcg@10", "recall@100", "mrr@10", "r@1", "queries", "mode"}` as JSON.
+        /// Which queries to score: `all` (default), `dev` (even positions in queries.jsonl, counting
+        /// from 0: the half the fusion constants were tuned on) or `test` (odd positions, held out).
+        #[arg(long, value_enum, default_value = "all")]
+        split: Split,
+        /// Print `{"ndcg@10", "recall@100", "mrr@10", "r@1", "queries", "mode", "split"}` as JSON.
         #[arg(long)]
         json: bool,
         /// Also write the TREC run here (for ../shared/eval/score.py).
         #[arg(long)]
         run: Option<PathBuf>,
+        /// Hybrid only: fusion constants `SAME,CROSS,FLOOR` instead of the shipped ones.
+        #[arg(long, hide = true, value_parser = sweep::parse_weights)]
+        fusion: Option<silkmatch_core::fusion::FusionWeights>,
+        /// Hybrid only: also write both rankings of every query (JSON) for `eval fusion-sweep`.
+        #[arg(long, hide = true)]
+        save_lists: Option<PathBuf>,
+    },
+    /// Sweeps the fusion constants over lists saved by `eval text --mode hybrid --save-lists`:
+    /// scores every grid point on the dev queries of each collection and prints the best.
+    #[command(hide = true)]
+    FusionSweep {
+        /// Files written by `--save-lists`, one per collection.
+        #[arg(required = true)]
+        lists: Vec<PathBuf>,
+        /// Print every grid point (TSV) instead of the best ones.
+        #[arg(long)]
+        all: bool,
+        /// Instead of sweeping, print lexical, dense and hybrid (these constants, `SAME,CROSS,FLOOR`,
+        /// or the shipped ones with `--report default`) on the dev, test and all queries (markdown).
+        #[arg(long, value_parser = sweep::parse_report)]
+        report: Option<silkmatch_core::fusion::FusionWeights>,
     },
     /// Matching quality on a labelled match set, per direction, for three rankers.
     Match {
@@ -42,6 +70,10 @@ pub enum EvalCommand {
         /// Tune the weights on the dev split by coordinate ascent and print the best weights file.
         #[arg(long)]
         tune: bool,
+        /// Also match by meaning: embed the set's listings with the model installed in the data
+        /// directory (`silkmatch model fetch`; vectors cached under <data>/cache/embeddings/).
+        #[arg(long)]
+        meaning: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -55,7 +87,7 @@ pub enum Mode {
     Lexical,
     /// Exact cosine over multilingual-e5-small embeddings.
     Dense,
-    /// Reciprocal-rank fusion of the lexical and dense top 100.
+    /// Lexical and dense top 100 fused by `silkmatch_core::fusion::fuse`.
     Hybrid,
 }
 
@@ -70,7 +102,8 @@ impl Mode {
     }
 }
 
-/// Query splits of a labelled match set.
+/// Query splits: of a labelled match set (its `split` field), or of a text collection (dev = even
+/// positions in queries.jsonl, test = odd positions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Split {
     /// Queries weights are tuned on.
@@ -81,21 +114,67 @@ pub enum Split {
     All,
 }
 
+impl Split {
+    /// The name printed in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Dev => "dev",
+            Split::Test => "test",
+            Split::All => "all",
+        }
+    }
+
+    /// Whether the query at `position` (from 0) of a text collection belongs to this split.
+    pub fn holds_position(self, position: usize) -> bool {
+        match self {
+            Split::Dev => position.is_multiple_of(2),
+            Split::Test => !position.is_multiple_of(2),
+            Split::All => true,
+        }
+    }
+}
+
 /// Runs an eval subcommand.
 pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
     match command {
         EvalCommand::Text {
             collection,
             mode,
+            split,
             json,
             run,
-        } => text::run(data, collection, mode, json, run),
+            fusion,
+            save_lists,
+        } => text::run(
+            data,
+            &collection,
+            &text::Options {
+                mode,
+                split,
+                json,
+                run,
+                fusion: fusion.unwrap_or_default(),
+                save_lists,
+            },
+        ),
+        EvalCommand::FusionSweep { lists, all, report } => match report {
+            Some(weights) => sweep::report(&lists, &weights),
+            None => sweep::run(&lists, all),
+        },
         EvalCommand::Match {
             set,
             split,
             weights,
             tune,
+            meaning,
             json,
-        } => matchset::run(&set, split, weights.as_deref(), tune, json),
+        } => matchset::run(
+            &set,
+            split,
+            weights.as_deref(),
+            tune,
+            meaning.then_some(data),
+            json,
+        ),
     }
 }

@@ -8,15 +8,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use silkmatch_core::fusion::FusionWeights;
 use silkmatch_core::metrics::{Qrels, Run, evaluate};
 use silkmatch_core::{
     Contact, Cooperation, Country, Ipr, Kind, LanguageTag, ListingBody, Organisation,
-    OrganisationKind, Status, TechnologyField, Trl, Validated,
+    OrganisationKind, Status, TechnologyField, Trl, Validated, detect_language,
 };
 use silkmatch_embed::Embedder;
 use silkmatch_index::{Engine, IndexCommit, Owner, SearchRequest, Write};
 
-use super::{Mode, dense};
+use super::{Mode, Split, dense, sweep};
 
 #[derive(Deserialize)]
 struct CollectionDoc {
@@ -32,54 +33,95 @@ struct CollectionDoc {
 struct CollectionQuery {
     id: String,
     text: String,
+    language: Option<String>,
+}
+
+/// How `eval text` runs.
+pub struct Options {
+    /// Which ranking.
+    pub mode: Mode,
+    /// Which queries are scored (all are run).
+    pub split: Split,
+    /// Print JSON.
+    pub json: bool,
+    /// Also write the TREC run here.
+    pub run: Option<PathBuf>,
+    /// The fusion constants of the hybrid mode.
+    pub fusion: FusionWeights,
+    /// Hybrid only: write both rankings of every query here, for `eval fusion-sweep`.
+    pub save_lists: Option<PathBuf>,
 }
 
 /// Runs `eval text` with one retrieval mode.
-pub fn run(
-    data: &Path,
-    collection: PathBuf,
-    mode: Mode,
-    json: bool,
-    run: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+pub fn run(data: &Path, collection: &Path, options: &Options) -> anyhow::Result<ExitCode> {
     let docs: Vec<CollectionDoc> = read_jsonl(&collection.join("docs.jsonl"))?;
     let queries: Vec<CollectionQuery> = read_jsonl(&collection.join("queries.jsonl"))?;
     let qrels = read_qrels(&collection.join("qrels.tsv"))?;
     if docs.is_empty() || queries.is_empty() {
         bail!("{} has no documents or no queries", collection.display());
     }
-    let results = match mode {
+    let results = match options.mode {
         Mode::Lexical => lexical(&docs, &queries)?,
-        Mode::Dense => dense_run(data, &docs, &queries)?,
-        Mode::Hybrid => {
-            let lexical = lexical(&docs, &queries)?;
-            let dense = dense_run(data, &docs, &queries)?;
-            let empty = Vec::new();
+        Mode::Dense => {
+            let vectors = Vectors::new(data, &docs, &queries)?;
             queries
                 .iter()
-                .map(|q| {
-                    let a = lexical.get(&q.id).unwrap_or(&empty);
-                    let b = dense.get(&q.id).unwrap_or(&empty);
-                    (q.id.clone(), dense::fuse(&[a, b]))
-                })
+                .enumerate()
+                .map(|(i, q)| (q.id.clone(), vectors.top(i)))
                 .collect()
         }
+        Mode::Hybrid => {
+            let lexical = lexical(&docs, &queries)?;
+            let vectors = Vectors::new(data, &docs, &queries)?;
+            // The dense list: the cosine top 100, then the exact cosine of each lexical hit
+            // outside it (as search can, having every listing's vector), so a lexical hit the
+            // dense top 100 missed is fused with its real cosine rather than with none.
+            let dense: Run = queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let mut ranked = vectors.top(i);
+                    let empty = Vec::new();
+                    ranked.extend(vectors.cosines(
+                        i,
+                        lexical.get(&q.id).unwrap_or(&empty),
+                        &ranked,
+                    ));
+                    (q.id.clone(), ranked)
+                })
+                .collect();
+            let lists = sweep::Lists::new(
+                collection,
+                &docs_languages(&docs),
+                &queries_languages(&queries),
+                &lexical,
+                &dense,
+                &qrels,
+            );
+            if let Some(path) = &options.save_lists {
+                lists.save(path)?;
+            }
+            lists.fused(&options.fusion)
+        }
     };
-    if let Some(path) = run {
-        std::fs::write(&path, trec(&results))
+    if let Some(path) = &options.run {
+        std::fs::write(path, trec(&results))
             .with_context(|| format!("cannot write the run to {}", path.display()))?;
     }
+    let qrels = split_qrels(&qrels, queries.iter().map(|q| q.id.as_str()), options.split);
     let metrics = evaluate(&qrels, &results);
     let r1 = dense::recall_at_1(&qrels, &results);
-    if json {
+    if options.json {
         let mut value = serde_json::to_value(metrics)?;
         value["r@1"] = r1.into();
-        value["mode"] = mode.name().into();
+        value["mode"] = options.mode.name().into();
+        value["split"] = options.split.name().into();
         println!("{}", serde_json::to_string(&value)?);
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(out, "collection  {}", collection.display())?;
-        writeln!(out, "mode        {}", mode.name())?;
+        writeln!(out, "mode        {}", options.mode.name())?;
+        writeln!(out, "split       {}", options.split.name())?;
         writeln!(out, "R@1         {r1:.4}")?;
         writeln!(out, "nDCG@10     {:.4}", metrics.ndcg_at_10)?;
         writeln!(out, "Recall@100  {:.4}", metrics.recall_at_100)?;
@@ -87,6 +129,47 @@ pub fn run(
         writeln!(out, "queries     {}", metrics.queries)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The judgements of the queries of `split` (positions in queries.jsonl order).
+pub(super) fn split_qrels<'a>(
+    qrels: &Qrels,
+    query_ids: impl Iterator<Item = &'a str>,
+    split: Split,
+) -> Qrels {
+    query_ids
+        .enumerate()
+        .filter(|(position, _)| split.holds_position(*position))
+        .filter_map(|(_, id)| qrels.get_key_value(id))
+        .map(|(id, judged)| (id.clone(), judged.clone()))
+        .collect()
+}
+
+/// Each document's language: its `language`, else English (the convention of the collections,
+/// and what [`as_listing`] indexes it as).
+fn docs_languages(docs: &[CollectionDoc]) -> Vec<(String, LanguageTag)> {
+    docs.iter()
+        .map(|doc| (doc.id.clone(), doc_language(doc)))
+        .collect()
+}
+
+fn doc_language(doc: &CollectionDoc) -> LanguageTag {
+    doc.language
+        .as_deref()
+        .and_then(LanguageTag::new)
+        .unwrap_or_else(|| LanguageTag::new("en").expect("en is a tag"))
+}
+
+/// Each query's language: its `language`, else what `detect_language` says (as live search will);
+/// `None` when neither tells.
+fn queries_languages(queries: &[CollectionQuery]) -> Vec<(String, Option<LanguageTag>)> {
+    queries
+        .iter()
+        .map(|q| {
+            let declared = q.language.as_deref().and_then(LanguageTag::new);
+            (q.id.clone(), declared.or_else(|| detect_language(&q.text)))
+        })
+        .collect()
 }
 
 /// Today's search path: the collection indexed into a temporary data directory, each query run
@@ -132,26 +215,68 @@ fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Resul
     Ok(results)
 }
 
-/// Exact cosine search with multilingual-e5-small (`passage: ` documents, `query: ` queries).
-fn dense_run(
-    data: &Path,
-    docs: &[CollectionDoc],
-    queries: &[CollectionQuery],
-) -> anyhow::Result<Run> {
-    let embedder = Embedder::load(&silkmatch_embed::model_dir(data))?;
-    let passages: Vec<String> = docs
-        .iter()
-        .map(|d| dense::passage(&d.title, &d.text))
-        .collect();
-    let doc_vectors = dense::doc_embeddings(&embedder, data, &passages)?;
-    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let query_vectors = embedder.embed_queries(&texts)?;
-    Ok(queries
-        .iter()
-        .zip(&query_vectors)
-        .map(|(q, v)| (q.id.clone(), dense::exact_top(v, &doc_vectors, &ids)))
-        .collect())
+/// multilingual-e5-small's vectors of a collection (`passage: ` documents, `query: ` queries).
+struct Vectors {
+    ids: Vec<String>,
+    index: std::collections::HashMap<String, usize>,
+    docs: Vec<silkmatch_embed::Embedding>,
+    queries: Vec<silkmatch_embed::Embedding>,
+}
+
+impl Vectors {
+    fn new(
+        data: &Path,
+        docs: &[CollectionDoc],
+        queries: &[CollectionQuery],
+    ) -> anyhow::Result<Vectors> {
+        let embedder = Embedder::load(&silkmatch_embed::model_dir(data))?;
+        let passages: Vec<String> = docs
+            .iter()
+            .map(|d| dense::passage(&d.title, &d.text))
+            .collect();
+        let doc_vectors = dense::doc_embeddings(&embedder, data, &passages)?;
+        let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+        let index = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+        let query_vectors = embedder.embed_queries(&texts)?;
+        Ok(Vectors {
+            ids,
+            index,
+            docs: doc_vectors,
+            queries: query_vectors,
+        })
+    }
+
+    /// Exact cosine search: the top [`dense::DEPTH`] of query `i`, best first.
+    fn top(&self, i: usize) -> Vec<(String, f64)> {
+        dense::exact_top(&self.queries[i], &self.docs, &self.ids)
+    }
+
+    /// The cosines of query `i` with the `hits` not already in `ranked`, best first.
+    fn cosines(
+        &self,
+        i: usize,
+        hits: &[(String, f64)],
+        ranked: &[(String, f64)],
+    ) -> Vec<(String, f64)> {
+        let known: std::collections::HashSet<&str> =
+            ranked.iter().map(|(d, _)| d.as_str()).collect();
+        let mut extra: Vec<(String, f64)> = hits
+            .iter()
+            .filter(|(d, _)| !known.contains(d.as_str()))
+            .filter_map(|(d, _)| {
+                let doc = self.index.get(d)?;
+                let cosine = silkmatch_embed::cosine(&self.queries[i], &self.docs[*doc]);
+                Some((d.clone(), f64::from(cosine)))
+            })
+            .collect();
+        extra.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        extra
+    }
 }
 
 /// The run in TREC format (for ../shared/eval/score.py).
@@ -160,7 +285,7 @@ fn trec(results: &Run) -> String {
     for (query, ranked) in results {
         for (rank, (doc, score)) in ranked.iter().enumerate() {
             out.push_str(&format!(
-                "{query} Q0 {doc} {} {score:.6} silkmatch\n",
+                "{query} Q0 {doc} {} {score:.9} silkmatch\n",
                 rank + 1
             ));
         }
@@ -171,11 +296,7 @@ fn trec(results: &Run) -> String {
 /// A collection document as a published offer. Validation limits do not apply: the point is to score
 /// text relevance on the collection as it is, so the text goes in whole.
 fn as_listing(doc: &CollectionDoc) -> Validated {
-    let language = doc
-        .language
-        .as_deref()
-        .and_then(LanguageTag::new)
-        .unwrap_or_else(|| LanguageTag::new("en").expect("en is a tag"));
+    let language = doc_language(doc);
     let body = ListingBody {
         kind: Kind::Offer,
         external_id: Some(doc.id.clone()),

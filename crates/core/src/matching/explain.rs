@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Match, MatchSide, Weights};
+use super::{Match, MatchSide, MeaningNote, Weights, meaning_note};
 use crate::{Cooperation, Sector, TechnologyField, Timestamp};
 
 /// One signal's part in a directed score.
@@ -42,6 +42,10 @@ pub struct Explanation {
     pub cooperation: Vec<Cooperation>,
     /// Soft constraints only just met, or worth a second look.
     pub near_misses: Vec<String>,
+    /// How similar the two are in meaning (embeddings), and whether that, not shared words, carried
+    /// the text signal; absent when either side has no embedding yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<MeaningNote>,
 }
 
 /// Builds the explanation of `found`, a match of `candidate` for `query`.
@@ -121,5 +125,12 @@ pub fn explain(
             .copied()
             .collect(),
         near_misses,
+        meaning: meaning_note(
+            &query.listing,
+            &candidate.listing,
+            found.forward.lexical,
+            found.similarity,
+            &weights.meaning,
+        ),
     }
 }

@@ -4,6 +4,7 @@
 
 mod constraints;
 mod explain;
+mod meaning;
 mod signals;
 mod text;
 mod weights;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 pub use constraints::{Violation, as_need_and_offer, check_hard_constraints};
 pub use explain::{Explanation, SignalContribution, explain};
+pub use meaning::{MeaningFusion, MeaningNote, meaning_note, shares_a_language};
 pub use text::{
     CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermVector, TextField, bm25,
     select_query_terms,
@@ -72,12 +74,16 @@ pub struct DirectedScore {
     pub signals: SignalValues,
     /// `from`'s query terms found in `to`'s text.
     pub matched_terms: Vec<String>,
+    /// The text signal from shared terms alone, before meaning was folded in.
+    pub lexical: f32,
 }
 
-/// Computes s(from→to), or the hard constraint the pair breaks.
+/// Computes s(from→to), or the hard constraint the pair breaks. `similarity` is the cosine of the two
+/// listings' embeddings when both have one (it is symmetric, so both directions take the same).
 pub fn score_directed(
     from: &MatchSide,
     to: &MatchSide,
+    similarity: Option<f32>,
     stats: &CorpusStats,
     weights: &Weights,
     now: Timestamp,
@@ -85,13 +91,13 @@ pub fn score_directed(
     check_hard_constraints(&from.listing, &to.listing, now)?;
     let (need, offer) = as_need_and_offer(&from.listing, &to.listing).ok_or(Violation::SameKind)?;
     let (raw_text, matched_terms) = bm25(&from.query, &to.terms, stats);
-    let text = if from.self_score > 0.0 {
+    let lexical = if from.self_score > 0.0 {
         (raw_text / from.self_score).min(1.0)
     } else {
         0.0
     };
     let signals: SignalValues = [
-        text,
+        weights.meaning.text_signal(lexical, similarity),
         signals::technology(need, offer),
         signals::key_overlap(&from.keyword_keys, &to.keyword_keys),
         signals::sector(need, offer),
@@ -109,6 +115,7 @@ pub fn score_directed(
         score: weighted / weights.total(),
         signals,
         matched_terms,
+        lexical,
     })
 }
 
@@ -149,14 +156,20 @@ pub struct Match {
     pub backward: DirectedScore,
     /// Harmonic mean of the two.
     pub reciprocal: f32,
+    /// Cosine similarity of the two listings' embeddings, when both have one.
+    pub similarity: Option<f32>,
 }
 
 /// Scores every candidate against the query in parallel, drops those breaking a hard constraint, and
 /// returns the best `k` by `ranker`, ties broken by listing id so the order is deterministic.
 /// Candidates may be owned sides or shared ones (`Arc<MatchSide>`, as the index's cache hands out).
+/// `similarities` holds each candidate's embedding similarity with the query, aligned with
+/// `candidates`, or is empty when there are no embeddings (lexical text signal only).
+#[allow(clippy::too_many_arguments)] // The model's inputs, each needed; a struct would only rename them.
 pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
     query: &MatchSide,
     candidates: &[C],
+    similarities: &[Option<f32>],
     stats: &CorpusStats,
     weights: &Weights,
     now: Timestamp,
@@ -168,8 +181,10 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
         .enumerate()
         .filter_map(|(candidate_idx, candidate)| {
             let candidate = candidate.borrow();
-            let forward = score_directed(query, candidate, stats, weights, now).ok()?;
-            let backward = score_directed(candidate, query, stats, weights, now).ok()?;
+            let similarity = similarities.get(candidate_idx).copied().flatten();
+            let forward = score_directed(query, candidate, similarity, stats, weights, now).ok()?;
+            let backward =
+                score_directed(candidate, query, similarity, stats, weights, now).ok()?;
             let reciprocal = reciprocal(forward.score, backward.score);
             let score = match ranker {
                 Ranker::TextOnly => forward.signals[0],
@@ -183,6 +198,7 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
                 forward,
                 backward,
                 reciprocal,
+                similarity,
             })
         })
         .collect();

@@ -171,6 +171,7 @@ fn text_and_structure_both_count() {
     let ranked = rank(
         &need,
         &[unrelated, wordy_but_off_field, good],
+        &[],
         &corpus(),
         &Weights::defaults(),
         now(),
@@ -185,6 +186,7 @@ fn text_and_structure_both_count() {
             listing("o2", "offer", "s2", &[32], &["licence"], 9, "CN", &[]),
             &["solar", "pump", "irrig"],
         )],
+        &[],
         &corpus(),
         &Weights::defaults(),
         now(),
@@ -194,6 +196,54 @@ fn text_and_structure_both_count() {
     assert!(
         (text_only[0].score - 1.0).abs() < 1e-6,
         "identical text normalises to 1"
+    );
+}
+
+#[test]
+fn meaning_lets_a_pair_without_shared_words_score_on_text_and_says_so() {
+    let mut need = listing("n1", "need", "s0", &[1], &["licence"], 4, "CN", &[]);
+    need.body.language = crate::LanguageTag::new("zh").unwrap();
+    let need = side(need, &["太阳能", "水泵"]);
+    let offer = side(
+        listing("o1", "offer", "s1", &[1], &["licence"], 6, "DE", &[]),
+        &["solar", "pump"],
+    );
+    let weights = Weights::defaults();
+    let lexical = rank(
+        &need,
+        std::slice::from_ref(&offer),
+        &[],
+        &corpus(),
+        &weights,
+        now(),
+        Ranker::Forward,
+        1,
+    );
+    let meaning = rank(
+        &need,
+        std::slice::from_ref(&offer),
+        &[Some(0.95)],
+        &corpus(),
+        &weights,
+        now(),
+        Ranker::Forward,
+        1,
+    );
+    assert_eq!(lexical[0].forward.signals[0], 0.0);
+    assert!(meaning[0].forward.signals[0] > 0.5);
+    assert!(meaning[0].score > lexical[0].score);
+    let note = explain(&need, &offer, &meaning[0], &weights, now())
+        .meaning
+        .unwrap();
+    assert!(note.decisive && note.cross_language, "{note:?}");
+    assert_eq!(
+        note.summary,
+        "matched by meaning: zh need ↔ en offer, similarity 0.95"
+    );
+    assert!(
+        explain(&need, &offer, &lexical[0], &weights, now())
+            .meaning
+            .is_none()
     );
 }
 
@@ -240,18 +290,18 @@ proptest! {
     fn a_pair_breaking_a_hard_constraint_never_scores(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words()) {
         let violation = check_hard_constraints(&need, &offer, now());
         let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
-        let ranked = rank(&need, std::slice::from_ref(&offer), &corpus(), &Weights::defaults(), now(), Ranker::Forward, 10);
+        let ranked = rank(&need, std::slice::from_ref(&offer), &[], &corpus(), &Weights::defaults(), now(), Ranker::Forward, 10);
         prop_assert_eq!(violation.is_err(), ranked.is_empty());
-        prop_assert_eq!(violation.is_err(), score_directed(&need, &offer, &corpus(), &Weights::defaults(), now()).is_err());
+        prop_assert_eq!(violation.is_err(), score_directed(&need, &offer, None, &corpus(), &Weights::defaults(), now()).is_err());
     }
 
     #[test]
-    fn swapping_sides_swaps_the_directed_scores(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words()) {
+    fn swapping_sides_swaps_the_directed_scores(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words(), similarity in proptest::option::of(-1.0f32..=1.0)) {
         let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
         let stats = corpus();
         let weights = Weights::defaults();
-        let from_need = rank(&need, std::slice::from_ref(&offer), &stats, &weights, now(), Ranker::Forward, 1);
-        let from_offer = rank(&offer, std::slice::from_ref(&need), &stats, &weights, now(), Ranker::Forward, 1);
+        let from_need = rank(&need, std::slice::from_ref(&offer), &[similarity], &stats, &weights, now(), Ranker::Forward, 1);
+        let from_offer = rank(&offer, std::slice::from_ref(&need), &[similarity], &stats, &weights, now(), Ranker::Forward, 1);
         prop_assert_eq!(from_need.len(), from_offer.len());
         if let (Some(a), Some(b)) = (from_need.first(), from_offer.first()) {
             prop_assert_eq!(&a.forward, &b.backward);
@@ -268,11 +318,12 @@ proptest! {
     }
 
     #[test]
-    fn scores_stay_in_the_unit_interval(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words()) {
+    fn scores_stay_in_the_unit_interval(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words(), similarity in proptest::option::of(-1.0f32..=1.0)) {
         let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
-        if let Ok(score) = score_directed(&need, &offer, &corpus(), &Weights::defaults(), now()) {
+        if let Ok(score) = score_directed(&need, &offer, similarity, &corpus(), &Weights::defaults(), now()) {
             prop_assert!((0.0..=1.0).contains(&score.score), "{:?}", score);
             prop_assert!(score.signals.iter().all(|value| (0.0..=1.0).contains(value)), "{:?}", score);
+            prop_assert!(score.signals[0] >= score.lexical, "meaning never lowers the text signal: {:?}", score);
         }
     }
 }

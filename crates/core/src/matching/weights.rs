@@ -3,13 +3,21 @@
 
 use serde::Deserialize;
 
+use super::MeaningFusion;
 use crate::CoreError;
 
 /// The weights file shipped with silkmatch (`crates/core/weights.toml`), the documented defaults.
 pub const DEFAULT_WEIGHTS_TOML: &str = include_str!("../../weights.toml");
 
-/// The only weights-file version this build understands.
-pub const WEIGHTS_VERSION: u32 = 1;
+/// The weights-file version this build writes. Version 1 files (no `[meaning]` table: the text
+/// signal is lexical only, as it was then) are still read.
+pub const WEIGHTS_VERSION: u32 = 2;
+
+/// What a version 1 file means: meaning plays no part in the text signal.
+const LEXICAL_ONLY: MeaningFusion = MeaningFusion {
+    floor: 0.8,
+    share: 0.0,
+};
 
 /// One weight per soft signal.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -29,6 +37,13 @@ pub struct Weights {
     pub partner: f32,
     /// Recency.
     pub freshness: f32,
+    /// How embedding similarity enters the text signal (the `[meaning]` table).
+    #[serde(skip_deserializing, default = "lexical_only")]
+    pub meaning: MeaningFusion,
+}
+
+fn lexical_only() -> MeaningFusion {
+    LEXICAL_ONLY
 }
 
 #[derive(Deserialize)]
@@ -36,6 +51,7 @@ pub struct Weights {
 struct WeightsFile {
     version: u32,
     weights: Weights,
+    meaning: Option<MeaningFusion>,
 }
 
 impl Weights {
@@ -43,13 +59,29 @@ impl Weights {
     pub fn from_toml(text: &str) -> Result<Weights, CoreError> {
         let file: WeightsFile = toml::from_str(text)
             .map_err(|err| CoreError::Config(format!("weights file: {}", err.message())))?;
-        if file.version != WEIGHTS_VERSION {
-            return Err(CoreError::Config(format!(
-                "weights file has version {}, this silkmatch reads version {WEIGHTS_VERSION}",
-                file.version
-            )));
-        }
-        let weights = file.weights;
+        let mut weights = file.weights;
+        weights.meaning = match (file.version, file.meaning) {
+            (1, None) => LEXICAL_ONLY,
+            (1, Some(_)) => {
+                return Err(CoreError::Config(
+                    "weights file version 1 has no `[meaning]` table; write `version = 2` to use one"
+                        .into(),
+                ));
+            }
+            (WEIGHTS_VERSION, Some(meaning)) => meaning,
+            (WEIGHTS_VERSION, None) => {
+                return Err(CoreError::Config(
+                    "weights file version 2 needs a `[meaning]` table with `floor` and `share`"
+                        .into(),
+                ));
+            }
+            (version, _) => {
+                return Err(CoreError::Config(format!(
+                    "weights file has version {version}, this silkmatch reads versions 1 and {WEIGHTS_VERSION}"
+                )));
+            }
+        };
+        weights.meaning.validate().map_err(CoreError::Config)?;
         for (name, value) in weights.named() {
             if !value.is_finite() || value < 0.0 {
                 return Err(CoreError::Config(format!(
@@ -80,6 +112,7 @@ impl Weights {
             readiness: 0.0,
             partner: 0.0,
             freshness: 0.0,
+            meaning: LEXICAL_ONLY,
         }
     }
 
@@ -107,6 +140,10 @@ impl Weights {
         for (name, value) in self.named() {
             out.push_str(&format!("{name} = {value:.3}\n"));
         }
+        out.push_str(&format!(
+            "\n[meaning]\nfloor = {:.3}\nshare = {:.3}\n",
+            self.meaning.floor, self.meaning.share
+        ));
         out
     }
 }
@@ -145,12 +182,42 @@ mod tests {
                 .to_string()
                 .contains("missing field `freshness`")
         );
-        let future = DEFAULT_WEIGHTS_TOML.replace("version = 1", "version = 2");
+        let future = DEFAULT_WEIGHTS_TOML.replace("version = 2", "version = 3");
         assert!(
             Weights::from_toml(&future)
                 .unwrap_err()
                 .to_string()
-                .contains("version 2")
+                .contains("version 3")
         );
+        let no_meaning = DEFAULT_WEIGHTS_TOML
+            .split("[meaning]")
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            Weights::from_toml(&no_meaning)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a `[meaning]` table")
+        );
+        let floor_too_high = DEFAULT_WEIGHTS_TOML.replace("floor = ", "floor = 1.5 #");
+        assert!(
+            Weights::from_toml(&floor_too_high)
+                .unwrap_err()
+                .to_string()
+                .contains("meaning `floor` must be in [0, 1)")
+        );
+    }
+
+    #[test]
+    fn version_1_files_are_lexical_only() {
+        let v1 = DEFAULT_WEIGHTS_TOML
+            .split("[meaning]")
+            .next()
+            .unwrap()
+            .replace("version = 2", "version = 1");
+        let weights = Weights::from_toml(&v1).unwrap();
+        assert_eq!(weights.meaning.share, 0.0);
+        assert_eq!(weights.text, Weights::defaults().text);
     }
 }

@@ -13,7 +13,9 @@ use silkmatch_core::{
     Cooperation, Country, Kind, LanguageTag, Problem, ProblemCode, Sector, TechnologyField,
     Timestamp, Trl,
 };
-use silkmatch_index::{Filters, Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort};
+use silkmatch_index::{
+    Filters, Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, TextMode,
+};
 
 use crate::app::{App, now};
 use crate::error::ApiError;
@@ -274,6 +276,8 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError
         offset,
         facets: flag_or("facets", true)?,
         snippets: flag_or("snippets", true)?,
+        // Meaning joins words whenever the server has a model and listings have vectors.
+        mode: TextMode::default(),
     };
     let full = flag_or("full", false)?;
     let fingerprint = format!(

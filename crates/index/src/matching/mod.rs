@@ -94,8 +94,17 @@ pub struct Prepared {
     /// Candidates that passed the index's constraint filters, best BM25 first (shared with the
     /// engine's cache of prepared candidates).
     pub candidates: Vec<Arc<MatchSide>>,
+    /// Each candidate's similarity in meaning with the query (aligned with `candidates`), or empty
+    /// when there are no listing vectors.
+    pub similarities: Vec<Option<f32>>,
     /// Corpus statistics covering every term of the query and the candidates' query terms.
     pub stats: CorpusStats,
+}
+
+/// Candidates taken by meaning, beside the `n` taken by terms: half as many again, so a partner in
+/// another language has room without crowding out the lexical ones.
+fn dense_candidates(n: usize) -> usize {
+    n.div_ceil(2)
 }
 
 /// A candidate whose side must be prepared: analysed text in hand, terms not yet chosen.
@@ -128,13 +137,15 @@ impl Engine {
             fields,
             query_vector.counts[TextField::Body.idx()].keys(),
         )?;
+        let stored = self
+            .store
+            .read(|connection| store::listings::seq_and_version(connection, &listing.id))?;
         // A stored, live query listing is in the index itself: its own document frequency does not count.
-        let own_docs = u64::from(
-            listing.is_live(now)
-                && self
-                    .store
-                    .read(|connection| store::listings::exists(connection, &listing.id))?,
-        );
+        let own_docs = u64::from(listing.is_live(now) && stored.is_some());
+        // The stored version's change sequence number, when `listing` is that version.
+        let query_seq = stored
+            .filter(|(_, version)| *version == listing.version)
+            .map(|(seq, _)| seq);
         let query_side = MatchSide::new(
             listing.clone(),
             query_vector,
@@ -155,8 +166,34 @@ impl Engine {
             &query,
             &TopDocs::with_limit(n_candidates).order_by(by_score_then_seq),
         )?;
-        let addresses: Vec<tantivy::DocAddress> = top.iter().map(|(_, address)| *address).collect();
-        let seqs: Vec<u64> = top.iter().map(|((_, seq), _)| seq.unwrap_or(0)).collect();
+        let mut addresses: Vec<Option<tantivy::DocAddress>> =
+            top.iter().map(|(_, address)| Some(*address)).collect();
+        let mut seqs: Vec<u64> = top.iter().map(|((_, seq), _)| seq.unwrap_or(0)).collect();
+
+        // Meaning: the listings nearest in meaning under the same hard constraints join the
+        // candidates (a partner in another language shares no term), and every candidate's
+        // similarity goes to the text signal.
+        let code = if self.has_vectors() {
+            self.listing_code(listing, query_seq)?
+        } else {
+            None
+        };
+        if let Some(code) = &code {
+            let lexical: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+            let nearest = self.nearest_allowed(
+                &searcher,
+                &constraint_filters(listing),
+                now,
+                code,
+                dense_candidates(n_candidates),
+            )?;
+            for (seq, _) in nearest {
+                if !lexical.contains(&seq) {
+                    seqs.push(seq);
+                    addresses.push(None);
+                }
+            }
+        }
 
         let mut stats = CorpusStats {
             n_docs: query_stats.n_docs,
@@ -179,9 +216,19 @@ impl Engine {
                 None => absent.push(position),
             }
         }
-        let absent_addresses: Vec<tantivy::DocAddress> =
-            absent.iter().map(|position| addresses[*position]).collect();
-        let rows = self.hit_rows(&searcher, &absent_addresses)?;
+        // Lexical hits are read back through their index address (the store may have moved on since
+        // the searcher opened); candidates found by meaning by their version alone.
+        let (by_address, by_seq): (Vec<usize>, Vec<usize>) = absent
+            .into_iter()
+            .partition(|position| addresses[*position].is_some());
+        let hit_addresses: Vec<tantivy::DocAddress> = by_address
+            .iter()
+            .filter_map(|position| addresses[*position])
+            .collect();
+        let version_seqs: Vec<u64> = by_seq.iter().map(|position| seqs[*position]).collect();
+        let mut rows = self.hit_rows(&searcher, &hit_addresses)?;
+        rows.extend(self.rows_by_seq(&version_seqs)?);
+        let absent: Vec<usize> = by_address.into_iter().chain(by_seq).collect();
         let mut to_prepare: Vec<Unprepared> = stale
             .into_iter()
             .map(|(position, seq, side)| {
@@ -243,9 +290,19 @@ impl Engine {
             }
         }
         stats.doc_freq.extend(query_stats.doc_freq);
+        let (candidates, candidate_seqs): (Vec<Arc<MatchSide>>, Vec<u64>) = sides
+            .into_iter()
+            .zip(seqs)
+            .filter_map(|(side, seq)| Some((side?, seq)))
+            .unzip();
+        let similarities = match &code {
+            Some(code) => self.similarities(code, &candidate_seqs),
+            None => Vec::new(),
+        };
         Ok(Prepared {
             query: query_side,
-            candidates: sides.into_iter().flatten().collect(),
+            candidates,
+            similarities,
             stats,
         })
     }
@@ -275,12 +332,14 @@ impl Engine {
         let Prepared {
             query: query_side,
             candidates: candidate_sides,
+            similarities,
             stats,
         } = self.prepare_match(listing, request.candidates.max(request.k), now)?;
         let candidates_considered = candidate_sides.len();
         let ranked = rank(
             &query_side,
             &candidate_sides,
+            &similarities,
             &stats,
             &request.weights,
             now,

@@ -123,6 +123,15 @@ pub fn exists(connection: &Connection, id: &str) -> Result<bool> {
     Ok(statement.query_row([id], |_| Ok(())).optional()?.is_some())
 }
 
+/// The change sequence number and version of a stored listing.
+pub fn seq_and_version(connection: &Connection, id: &str) -> Result<Option<(u64, u64)>> {
+    let mut statement =
+        connection.prepare_cached("SELECT seq, version FROM listings WHERE id = ?1")?;
+    Ok(statement
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?)
+}
+
 /// The listings with these ids, in the order asked (missing ones left out), in one statement.
 pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRow>> {
     if ids.is_empty() {

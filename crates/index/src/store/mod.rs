@@ -1,6 +1,7 @@
 //! The record store: SQLite in WAL mode with full fsync, the system of record. Everything the search
 //! index holds can be rebuilt from here; nothing here can be rebuilt from the index.
 
+pub mod embeddings;
 pub mod listings;
 pub mod organisations;
 pub mod recommendations;
@@ -17,7 +18,7 @@ pub use organisations::OrganisationRecord;
 use crate::error::{IndexError, Result};
 
 /// Bumped with every schema change; `migrate` brings older stores forward.
-const STORE_VERSION: i64 = 2;
+const STORE_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS organisations (
@@ -147,6 +148,8 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     connection.execute_batch(SCHEMA)?;
     // Version 2: batch-ranking runs and recommendations (tables only added, so 1 → 2 is this).
     connection.execute_batch(recommendations::SCHEMA)?;
+    // Version 3: listing embeddings and how far embedding has come (tables only added).
+    connection.execute_batch(embeddings::SCHEMA)?;
     connection.pragma_update(None, "user_version", STORE_VERSION)?;
     Ok(())
 }

@@ -1,0 +1,445 @@
+//! Meaning: multilingual listing embeddings kept beside the text index, so that a need written in
+//! Chinese finds the English offer that serves it.
+//!
+//! The model itself is not here (this crate knows no model runtime): callers hand the engine an
+//! [`Embedder`]. Embedding runs behind the write path, as a catch-up worker ([`Engine::embed_pending`]):
+//! a write is acknowledged when the store and the text index have it, and its vector follows.
+//! Vectors are stored in the record store (`store/embeddings.rs`, with the change sequence number
+//! embedding has reached) and held in memory as 8-bit codes (`vectors.rs`), rebuilt at open.
+
+mod search;
+mod vectors;
+
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+use silkmatch_core::{Listing, Status, Timestamp};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, Query};
+use tantivy::{DocId, Score, SegmentReader};
+
+pub use search::{FUSION_DEPTH, TextMode};
+pub(crate) use search::{FusedPage, add_facets};
+pub use vectors::{Code, SeqSet, VectorIndex, quantise};
+
+use crate::engine::Engine;
+use crate::error::{IndexError, Result};
+use crate::query::{Filters, filter_clauses};
+use crate::store::embeddings::{self, EmbeddingState, StoredEmbedding};
+use crate::store::{self};
+
+/// Characters of a listing handed to the model. The model reads 512 tokens (about 2,000
+/// characters of English: title, summary and the start of the description); cutting the text
+/// before tokenising bounds the work on very long descriptions.
+pub const MAX_PASSAGE_CHARS: usize = 4_000;
+
+/// Listings embedded per store transaction while catching up.
+const EMBED_BATCH: usize = 32;
+
+/// Listings whose vectors are loaded per store read at open.
+const LOAD_PAGE: usize = 10_000;
+
+/// A sentence-embedding model, as the engine needs it. Implemented by the CLI over `silkmatch-embed`.
+pub trait Embedder: Send + Sync {
+    /// Names the model and its weights; vectors of another model are never mixed with these.
+    fn model_id(&self) -> String;
+    /// Vector length.
+    fn dimensions(&self) -> usize;
+    /// Unit vectors of listing texts (`passage: ` side of the model).
+    fn embed_passages(&self, texts: &[String]) -> std::result::Result<Vec<Vec<f32>>, String>;
+    /// The unit vector of a search query (`query: ` side).
+    fn embed_query(&self, text: &str) -> std::result::Result<Vec<f32>, String>;
+}
+
+/// The engine's meaning state: the vectors in memory and, when one was given, the model.
+pub(crate) struct Dense {
+    pub(crate) vectors: RwLock<Option<VectorIndex>>,
+    pub(crate) embedder: RwLock<Option<Arc<dyn Embedder>>>,
+    /// Quantised query vectors by query text.
+    pub(crate) query_codes: quick_cache::sync::Cache<String, Arc<Code>>,
+}
+
+impl Default for Dense {
+    fn default() -> Dense {
+        Dense {
+            vectors: RwLock::new(None),
+            embedder: RwLock::new(None),
+            query_codes: quick_cache::sync::Cache::new(search::QUERY_CACHE_ENTRIES),
+        }
+    }
+}
+
+/// What a catch-up pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EmbedReport {
+    /// Listings run through the model.
+    pub embedded: u64,
+    /// Listings whose text was unchanged since their last vector (no model run).
+    pub reused: u64,
+    /// Changes that need no vector (drafts, withdrawn or expired listings).
+    pub skipped: u64,
+    /// The change sequence number embedding has reached.
+    pub reached_seq: u64,
+}
+
+/// Where embedding stands, for `stats`, `/readyz` and `model status`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DenseStatus {
+    /// The model the stored vectors come from, if any.
+    pub model: Option<String>,
+    /// Listings with a vector in memory.
+    pub vectors: u64,
+    /// The change sequence number embedding has reached.
+    pub reached_seq: u64,
+    /// The store's newest change: embedding is behind by `last_seq - reached_seq` changes.
+    pub last_seq: u64,
+    /// Memory held by the vector codes.
+    pub memory_bytes: u64,
+}
+
+/// What the model reads of a listing: title, summary and description, cut to `MAX_PASSAGE_CHARS`.
+pub fn passage_text(listing: &Listing) -> String {
+    let body = &listing.body;
+    let mut text = format!("{}\n{}", body.title, body.summary);
+    if let Some(description) = &body.description {
+        text.push('\n');
+        text.push_str(description);
+    }
+    match text.char_indices().nth(MAX_PASSAGE_CHARS) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn model_error(reason: String) -> IndexError {
+    IndexError::Model { reason }
+}
+
+impl Engine {
+    /// Loads the stored vectors into memory (at open).
+    pub(crate) fn load_vectors(&self) -> Result<()> {
+        let Some(state) = self.store.read(embeddings::state)? else {
+            return Ok(());
+        };
+        let mut index = VectorIndex::new(state.dimensions);
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .read(|connection| embeddings::page(connection, after, LOAD_PAGE))?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for stored in &page {
+                if stored.vector.len() == state.dimensions {
+                    index.put((stored.seq, &stored.listing_id, &stored.vector));
+                }
+            }
+        }
+        tracing::info!(vectors = index.len(), model = %state.model, "listing vectors loaded");
+        *self
+            .dense
+            .vectors
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(index);
+        Ok(())
+    }
+
+    /// Gives the engine a model: queries and unstored listings can then be embedded, and
+    /// `embed_pending` can run. Without one, stored vectors are still used for stored listings.
+    pub fn set_embedder(&self, embedder: Arc<dyn Embedder>) {
+        *self
+            .dense
+            .embedder
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(embedder);
+    }
+
+    /// The model given to the engine, if any.
+    pub fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        self.dense
+            .embedder
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether any listing has a vector: the meaning signal and dense candidates are in play.
+    pub fn has_vectors(&self) -> bool {
+        self.dense
+            .vectors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|index| !index.is_empty())
+    }
+
+    /// Where embedding stands.
+    pub fn dense_status(&self) -> Result<DenseStatus> {
+        let state = self.store.read(embeddings::state)?;
+        let last_seq = self.store.read(store::listings::last_seq)?;
+        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
+        Ok(DenseStatus {
+            model: state.as_ref().map(|state| state.model.clone()),
+            vectors: vectors.as_ref().map_or(0, |index| index.len() as u64),
+            reached_seq: state.map_or(0, |state| state.reached_seq),
+            last_seq,
+            memory_bytes: vectors
+                .as_ref()
+                .map_or(0, |index| index.memory_bytes() as u64),
+        })
+    }
+
+    /// Embeds every listing changed since embedding last stopped, in change order, committing each
+    /// small batch with the sequence number reached (so an interrupted pass resumes where it was).
+    /// Listings that are not published get no vector until they are; an unchanged text re-uses its
+    /// vector. Vectors of another model are dropped first.
+    pub fn embed_pending(
+        &self,
+        embedder: &dyn Embedder,
+        limit: Option<u64>,
+        progress: crate::Progress<'_>,
+    ) -> Result<EmbedReport> {
+        let model = embedder.model_id();
+        let dimensions = embedder.dimensions();
+        let mut state = match self.store.read(embeddings::state)? {
+            Some(state) if state.model == model && state.dimensions == dimensions => state,
+            previous => {
+                if let Some(previous) = previous {
+                    tracing::warn!(old = %previous.model, new = %model, "listing vectors come from another model; embedding everything again");
+                }
+                self.store.write(|transaction| {
+                    embeddings::clear(transaction)?;
+                    let fresh = EmbeddingState {
+                        model: model.clone(),
+                        dimensions,
+                        reached_seq: 0,
+                    };
+                    embeddings::set_state(transaction, &fresh)?;
+                    Ok(fresh)
+                })?
+            }
+        };
+        {
+            let mut vectors = self
+                .dense
+                .vectors
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            if vectors
+                .as_ref()
+                .is_none_or(|index| index.dimensions() != dimensions || state.reached_seq == 0)
+            {
+                *vectors = Some(VectorIndex::new(dimensions));
+            }
+        }
+        let total = self.store.read(|connection| {
+            store::listings::count_changed_since(connection, state.reached_seq)
+        })?;
+        let total = limit.map_or(total, |limit| total.min(limit));
+        let mut report = EmbedReport {
+            reached_seq: state.reached_seq,
+            ..EmbedReport::default()
+        };
+        let mut done = 0u64;
+        while done < total {
+            let batch = EMBED_BATCH.min((total - done) as usize);
+            let rows = self.store.read(|connection| {
+                store::listings::changed_since(connection, state.reached_seq, batch)
+            })?;
+            let Some(last) = rows.last() else { break };
+            let last_seq = last.seq;
+            // Decide per row: embed, re-use the vector of an unchanged text, or nothing.
+            let mut to_embed: Vec<(usize, String, [u8; 32])> = Vec::new();
+            let mut reuse: Vec<usize> = Vec::new();
+            for (position, row) in rows.iter().enumerate() {
+                if row.listing.status != Status::Published {
+                    report.skipped += 1;
+                    continue;
+                }
+                let text = passage_text(&row.listing);
+                let hash = digest(&text);
+                let stored = self
+                    .store
+                    .read(|connection| embeddings::text_hash(connection, &row.listing.id))?;
+                if stored == Some(hash) {
+                    reuse.push(position);
+                } else {
+                    to_embed.push((position, text, hash));
+                }
+            }
+            let texts: Vec<String> = to_embed.iter().map(|(_, text, _)| text.clone()).collect();
+            let fresh = if texts.is_empty() {
+                Vec::new()
+            } else {
+                embedder.embed_passages(&texts).map_err(model_error)?
+            };
+            if fresh.len() != texts.len() || fresh.iter().any(|vector| vector.len() != dimensions) {
+                return Err(model_error(format!(
+                    "the model returned {} vectors for {} texts (or vectors of the wrong length)",
+                    fresh.len(),
+                    texts.len()
+                )));
+            }
+            let stored: Vec<StoredEmbedding> = to_embed
+                .iter()
+                .zip(fresh)
+                .map(|((position, _, hash), vector)| StoredEmbedding {
+                    listing_id: rows[*position].listing.id.clone(),
+                    seq: rows[*position].seq,
+                    text_hash: *hash,
+                    vector,
+                })
+                .collect();
+            state.reached_seq = last_seq;
+            let reused: Vec<(u64, String, Vec<f32>)> = self.store.write(|transaction| {
+                for embedding in &stored {
+                    embeddings::put(transaction, embedding)?;
+                }
+                let mut reused = Vec::new();
+                for position in &reuse {
+                    let row = &rows[*position];
+                    if let Some(vector) =
+                        embeddings::advance(transaction, &row.listing.id, row.seq)?
+                    {
+                        reused.push((row.seq, row.listing.id.clone(), vector));
+                    }
+                }
+                embeddings::set_state(transaction, &state)?;
+                Ok(reused)
+            })?;
+            {
+                let mut vectors = self
+                    .dense
+                    .vectors
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner());
+                let index = vectors.get_or_insert_with(|| VectorIndex::new(dimensions));
+                for embedding in &stored {
+                    index.put((embedding.seq, &embedding.listing_id, &embedding.vector));
+                }
+                for (seq, id, vector) in &reused {
+                    index.put((*seq, id, vector));
+                }
+            }
+            report.embedded += stored.len() as u64;
+            report.reused += reused.len() as u64;
+            report.reached_seq = last_seq;
+            done += rows.len() as u64;
+            progress(done, total);
+        }
+        Ok(report)
+    }
+
+    /// The quantised vector of `listing` as it is now: its stored vector when the stored version is
+    /// this one, else computed by the model when the engine has one, else `None`.
+    pub(crate) fn listing_code(&self, listing: &Listing, seq: Option<u64>) -> Result<Option<Code>> {
+        if let Some(seq) = seq {
+            let stored = self
+                .store
+                .read(|connection| embeddings::vector_at(connection, &listing.id, seq))?;
+            if let Some(vector) = stored {
+                return Ok(Some(quantise(&vector)));
+            }
+        }
+        match self.embedder() {
+            Some(embedder) => {
+                let mut vectors = embedder
+                    .embed_passages(&[passage_text(listing)])
+                    .map_err(model_error)?;
+                Ok(vectors.pop().map(|vector| quantise(&vector)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The `k` listing versions matching `filters` at `now` nearest in meaning to `code`, best
+    /// first: the filters select the allowed set in the text index before the vectors are ranked.
+    pub(crate) fn nearest_allowed(
+        &self,
+        searcher: &tantivy::Searcher,
+        filters: &Filters,
+        now: Timestamp,
+        code: &Code,
+        k: usize,
+    ) -> Result<Vec<(u64, f32)>> {
+        let query: Box<dyn Query> = Box::new(BooleanQuery::new(filter_clauses(
+            self.index.fields(),
+            filters,
+            now,
+        )));
+        let allowed = searcher.search(&query, &SeqSetCollector)?;
+        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
+        Ok(vectors
+            .as_ref()
+            .map(|index| index.nearest(code, &allowed, k))
+            .unwrap_or_default())
+    }
+
+    /// Cosine similarities (from the codes) of listing versions with `code`, aligned with `seqs`.
+    pub(crate) fn similarities(&self, code: &Code, seqs: &[u64]) -> Vec<Option<f32>> {
+        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
+        match vectors.as_ref() {
+            Some(index) => seqs
+                .iter()
+                .map(|seq| index.similarity(code, *seq))
+                .collect(),
+            None => vec![None; seqs.len()],
+        }
+    }
+}
+
+/// Collects the `seq` of every matching document: the allowed set of a filtered vector search.
+pub(crate) struct SeqSetCollector;
+
+/// Per-segment state of `SeqSetCollector`.
+pub(crate) struct SeqSetSegmentCollector {
+    column: Column<u64>,
+    seqs: SeqSet,
+}
+
+impl Collector for SeqSetCollector {
+    type Fruit = SeqSet;
+    type Child = SeqSetSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: u32,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SeqSetSegmentCollector> {
+        Ok(SeqSetSegmentCollector {
+            column: segment.fast_fields().u64("seq")?,
+            seqs: SeqSet::default(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, segments: Vec<SeqSet>) -> tantivy::Result<SeqSet> {
+        let mut merged = SeqSet::default();
+        for segment in &segments {
+            merged.union_with(segment);
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for SeqSetSegmentCollector {
+    type Fruit = SeqSet;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if let Some(seq) = self.column.first(doc) {
+            self.seqs.insert(seq);
+        }
+    }
+
+    fn harvest(self) -> SeqSet {
+        self.seqs
+    }
+}
