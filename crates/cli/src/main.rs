@@ -231,7 +231,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         stats.meaning.last_seq,
                         stats.meaning.memory_bytes as f64 / 1048576.0
                     ),
-                    None => println!("meaning       no listing vectors (words only; see `silkmatch embed`)"),
+                    None => println!(
+                        "meaning       no listing vectors (words only; see `silkmatch embed`)"
+                    ),
                 }
                 println!(
                     "disk          store {:.1} MiB, index {:.1} MiB",
