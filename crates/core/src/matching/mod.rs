@@ -133,7 +133,7 @@ pub fn reciprocal(forward: f32, backward: f32) -> f32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ranker {
-    /// The text signal of s(query→candidate) alone: the baseline.
+    /// The lexical text signal of s(query→candidate) alone (BM25 of shared terms, no meaning): the baseline.
     TextOnly,
     /// s(query→candidate): how well the candidate serves the query listing.
     Forward,
@@ -187,7 +187,7 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
                 score_directed(candidate, query, similarity, stats, weights, now).ok()?;
             let reciprocal = reciprocal(forward.score, backward.score);
             let score = match ranker {
-                Ranker::TextOnly => forward.signals[0],
+                Ranker::TextOnly => forward.lexical,
                 Ranker::Forward => forward.score,
                 Ranker::Backward => backward.score,
                 Ranker::Reciprocal => reciprocal,
