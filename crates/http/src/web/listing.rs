@@ -202,6 +202,9 @@ pub fn match_card(lang: Lang, found: &FoundMatch) -> Markup {
                         li { strong { (t(lang, "matches.cooperation")) } " "
                             @for (idx, way) in why.cooperation.iter().enumerate() { @if idx > 0 { ", " } (t(lang, &format!("cooperation.{}", way.as_str()))) } }
                     }
+                    @if let Some(meaning) = why.meaning.as_ref().filter(|meaning| meaning.decisive) {
+                        li { strong { (t(lang, "matches.meaning")) } " " (meaning.summary) }
+                    }
                     @for miss in &why.near_misses { li { strong { (t(lang, "matches.near_miss")) } " " (miss) } }
                 }
             }
