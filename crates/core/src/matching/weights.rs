@@ -190,7 +190,7 @@ mod tests {
                 .contains("version 3")
         );
         let no_meaning = DEFAULT_WEIGHTS_TOML
-            .split("[meaning]")
+            .split("\n[meaning]")
             .next()
             .unwrap()
             .to_owned();
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn version_1_files_are_lexical_only() {
         let v1 = DEFAULT_WEIGHTS_TOML
-            .split("[meaning]")
+            .split("\n[meaning]")
             .next()
             .unwrap()
             .replace("version = 2", "version = 1");
