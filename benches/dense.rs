@@ -13,7 +13,7 @@
 //!    projection of the listing's words (a stand-in model: cheap, deterministic, 384 dimensions);
 //!    the model's own cost per query is measured apart, by `silkmatch model embed --query`.
 //!
-//! cargo bench -p silkmatch-cli --bench dense -- --vectors /path/to/docs.f32 --listings 100000
+//! cargo bench -p silkmatch-cli --bench dense -- --vectors /path/to/docs.f32 [--sizes 100000,1000000] --listings 100000
 
 #[path = "common/mod.rs"]
 mod common;
@@ -30,6 +30,7 @@ const DIM: usize = 384;
 
 struct Args {
     vectors: Option<std::path::PathBuf>,
+    sizes: Vec<usize>,
     listings: usize,
     queries: usize,
 }
@@ -37,6 +38,7 @@ struct Args {
 fn args() -> Args {
     let mut parsed = Args {
         vectors: None,
+        sizes: vec![100_000, 1_000_000],
         listings: 100_000,
         queries: 200,
     };
@@ -46,6 +48,12 @@ fn args() -> Args {
         match raw[i].as_str() {
             "--vectors" => parsed.vectors = raw.get(i + 1).map(Into::into),
             "--listings" => parsed.listings = raw[i + 1].parse().expect("--listings N"),
+            "--sizes" => {
+                parsed.sizes = raw[i + 1]
+                    .split(',')
+                    .map(|size| size.parse().expect("--sizes N,N"))
+                    .collect()
+            }
             "--queries" => parsed.queries = raw[i + 1].parse().expect("--queries N"),
             _ => {
                 i += 1;
@@ -368,7 +376,7 @@ fn main() {
     if let Some(path) = &args.vectors {
         let real = read_vectors(path);
         recall_on_real_vectors(&real, args.queries.min(real.len()));
-        scan_latency(&real, &[100_000, 1_000_000], args.queries.min(100));
+        scan_latency(&real, &args.sizes, args.queries.min(100));
     }
     if args.listings > 0 {
         engine_latency(args.listings, args.queries);
