@@ -207,6 +207,32 @@ impl Engine {
         Ok(rows)
     }
 
+    /// The store rows of hits some of which came from the index (an address: read as `hit_rows`
+    /// does, so the store wins) and some from elsewhere (their version only: read by `seq`).
+    /// Aligned with `hits`; one read of each kind.
+    pub(crate) fn rows_of_hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        hits: &[(u64, Option<tantivy::DocAddress>)],
+    ) -> Result<Vec<Option<ListingRow>>> {
+        let addresses: Vec<tantivy::DocAddress> =
+            hits.iter().filter_map(|(_, address)| *address).collect();
+        let seqs: Vec<u64> = hits
+            .iter()
+            .filter(|(_, address)| address.is_none())
+            .map(|(seq, _)| *seq)
+            .collect();
+        let mut by_address = self.hit_rows(searcher, &addresses)?.into_iter();
+        let mut by_seq = self.rows_by_seq(&seqs)?.into_iter();
+        Ok(hits
+            .iter()
+            .map(|(_, address)| match address {
+                Some(_) => by_address.next().flatten(),
+                None => by_seq.next().flatten(),
+            })
+            .collect())
+    }
+
     /// The store rows of these listing versions, aligned with `seqs`; `None` for a version the
     /// store has moved on from.
     pub(crate) fn rows_by_seq(&self, seqs: &[u64]) -> Result<Vec<Option<ListingRow>>> {

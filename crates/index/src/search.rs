@@ -192,13 +192,9 @@ impl Engine {
                     )?;
                     add_facets(&mut facets, extra);
                 }
-                let mut rows = Vec::with_capacity(hits.len());
-                for hit in &hits {
-                    rows.push(match hit.address {
-                        Some(address) => self.hit_rows(&searcher, &[address])?.pop().flatten(),
-                        None => self.rows_by_seq(&[hit.seq])?.pop().flatten(),
-                    });
-                }
+                let found: Vec<(u64, Option<DocAddress>)> =
+                    hits.iter().map(|hit| (hit.seq, hit.address)).collect();
+                let rows = self.rows_of_hits(&searcher, &found)?;
                 (rows, hits.iter().map(|hit| hit.score).collect::<Vec<f32>>())
             }
         };

@@ -336,9 +336,20 @@ impl Engine {
     }
 
     /// The quantised vector of `listing` as it is now: its stored vector when the stored version is
-    /// this one, else computed by the model when the engine has one, else `None`.
+    /// this one (from memory, or from the store when another process embedded it since this engine
+    /// loaded), else computed by the model when the engine has one, else `None`.
     pub(crate) fn listing_code(&self, listing: &Listing, seq: Option<u64>) -> Result<Option<Code>> {
         if let Some(seq) = seq {
+            let in_memory = self
+                .dense
+                .vectors
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .and_then(|index| index.code_at(seq));
+            if in_memory.is_some() {
+                return Ok(in_memory);
+            }
             let stored = self
                 .store
                 .read(|connection| embeddings::vector_at(connection, &listing.id, seq))?;

@@ -90,9 +90,17 @@ impl SeqSet {
 
     /// Adds every member of another set.
     pub fn union_with(&mut self, other: &SeqSet) {
-        for seq in other.iter() {
-            self.insert(seq);
+        if other.words.len() > self.words.len() {
+            self.words.resize(other.words.len(), 0);
         }
+        for (word, theirs) in self.words.iter_mut().zip(&other.words) {
+            *word |= theirs;
+        }
+        self.len = self
+            .words
+            .iter()
+            .map(|word| word.count_ones() as usize)
+            .sum();
     }
 }
 
@@ -238,6 +246,17 @@ impl VectorIndex {
             .zip(&self.exact[start..start + self.dimensions])
             .map(|(a, b)| a * b)
             .sum()
+    }
+
+    /// The code of version `seq`, as `quantise` made it from the stored vector, if it has one.
+    pub fn code_at(&self, seq: u64) -> Option<Code> {
+        let slot = *self.by_seq.get(&seq)? as usize;
+        let range = slot * self.dimensions..(slot + 1) * self.dimensions;
+        Some(Code {
+            codes: self.codes[range.clone()].to_vec(),
+            scale: self.scales[slot],
+            exact: self.exact[range].to_vec(),
+        })
     }
 
     /// Cosine similarity of the version `seq` with a query, if it has a vector.
@@ -402,6 +421,22 @@ mod tests {
             all.insert(seq);
         }
         assert_eq!(all.iter().collect::<Vec<_>>(), vec![1, 2, 5]);
+        let mut other = SeqSet::default();
+        for seq in [2, 700] {
+            other.insert(seq);
+        }
+        let mut union = all.clone();
+        union.union_with(&other);
+        assert_eq!(union.iter().collect::<Vec<_>>(), vec![1, 2, 5, 700]);
+        assert_eq!(union.len(), 4);
+        // A stored version's code is the one `quantise` makes of its vector.
+        let stored = index.code_at(5).unwrap();
+        let fresh = quantise(&unit(&[1.0, 1.0]));
+        assert_eq!(
+            (stored.codes, stored.scale, stored.exact),
+            (fresh.codes, fresh.scale, fresh.exact)
+        );
+        assert!(index.code_at(1).is_none());
         let found = index.nearest(&query, &all, 5);
         assert_eq!(
             found.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),

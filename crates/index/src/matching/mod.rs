@@ -218,17 +218,11 @@ impl Engine {
         }
         // Lexical hits are read back through their index address (the store may have moved on since
         // the searcher opened); candidates found by meaning by their version alone.
-        let (by_address, by_seq): (Vec<usize>, Vec<usize>) = absent
-            .into_iter()
-            .partition(|position| addresses[*position].is_some());
-        let hit_addresses: Vec<tantivy::DocAddress> = by_address
+        let absent_hits: Vec<(u64, Option<tantivy::DocAddress>)> = absent
             .iter()
-            .filter_map(|position| addresses[*position])
+            .map(|position| (seqs[*position], addresses[*position]))
             .collect();
-        let version_seqs: Vec<u64> = by_seq.iter().map(|position| seqs[*position]).collect();
-        let mut rows = self.hit_rows(&searcher, &hit_addresses)?;
-        rows.extend(self.rows_by_seq(&version_seqs)?);
-        let absent: Vec<usize> = by_address.into_iter().chain(by_seq).collect();
+        let rows = self.rows_of_hits(&searcher, &absent_hits)?;
         let mut to_prepare: Vec<Unprepared> = stale
             .into_iter()
             .map(|(position, seq, side)| {
