@@ -2,10 +2,13 @@
 //! whose publication lapses between the run's reference time and its end are reported, and never
 //! served afterwards.
 
+mod support;
+
 use serde_json::{Value, json};
-use silkmatch_core::{Listing, Timestamp, draft_from_value, validate};
+use silkmatch_core::Timestamp;
+use silkmatch_index::Engine;
 use silkmatch_index::batch::{self, BatchOptions, Direction};
-use silkmatch_index::{Engine, IndexCommit, Owner, Write};
+use support::store;
 
 const DAY: i64 = 86_400;
 
@@ -28,22 +31,6 @@ fn listing(kind: &str, external_id: &str, text: &str) -> Value {
         value["trl_min"] = json!(4);
     }
     value
-}
-
-fn store(engine: &Engine, values: Vec<Value>, now: Timestamp) -> Vec<Listing> {
-    let writes = values
-        .into_iter()
-        .map(|value| Write::Upsert {
-            owner: Owner::FromListing,
-            validated: validate(&draft_from_value(value).unwrap()).unwrap(),
-        })
-        .collect();
-    engine
-        .write(writes, now, IndexCommit::Now)
-        .unwrap()
-        .into_iter()
-        .map(|outcome| outcome.unwrap().listing().clone())
-        .collect()
 }
 
 #[test]

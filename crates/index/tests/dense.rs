@@ -5,11 +5,13 @@
 //! download; `tests/model.rs` runs the real one end to end): words of one concept in any language
 //! map to the same axis, so "海水淡化" and "desalination" embed alike and share no term.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
-use silkmatch_core::{Listing, Timestamp, draft_from_value, validate};
-use silkmatch_index::{Embedder, Engine, IndexCommit, MatchRequest, Owner, Target, Write};
+use silkmatch_core::{Listing, Timestamp};
+use silkmatch_index::{Embedder, Engine, IndexCommit, MatchRequest, Target, Write};
 
 const CONCEPTS: [&[&str]; 4] = [
     &["desalination", "淡化", "опреснение"],
@@ -86,19 +88,7 @@ fn english_offer(external_id: &str, org: &str, topic: &str) -> Value {
 }
 
 fn store(engine: &Engine, values: Vec<Value>) -> Vec<Listing> {
-    let writes = values
-        .into_iter()
-        .map(|value| Write::Upsert {
-            owner: Owner::FromListing,
-            validated: validate(&draft_from_value(value).unwrap()).unwrap(),
-        })
-        .collect();
-    engine
-        .write(writes, now(), IndexCommit::Now)
-        .unwrap()
-        .into_iter()
-        .map(|outcome| outcome.unwrap().listing().clone())
-        .collect()
+    support::store(engine, values, now())
 }
 
 fn corpus(engine: &Engine) -> Vec<Listing> {

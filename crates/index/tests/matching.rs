@@ -1,9 +1,11 @@
 //! Matching against a real index: hard constraints before top-k, both directions, unsaved listings.
 
+mod support;
+
 use serde_json::{Value, json};
 use silkmatch_core::matching::Ranker;
 use silkmatch_core::{Listing, Status, Timestamp, draft_from_value, validate};
-use silkmatch_index::{Engine, IndexCommit, MatchRequest, Owner, Write};
+use silkmatch_index::{Engine, MatchRequest};
 
 fn now() -> Timestamp {
     Timestamp::parse_rfc3339("2026-11-25T12:00:00Z").unwrap()
@@ -26,19 +28,7 @@ fn offer(external_id: &str, org: &str, text: &str) -> Value {
 }
 
 fn store(engine: &Engine, values: Vec<Value>) -> Vec<Listing> {
-    let writes = values
-        .into_iter()
-        .map(|value| Write::Upsert {
-            owner: Owner::FromListing,
-            validated: validate(&draft_from_value(value).unwrap()).unwrap(),
-        })
-        .collect();
-    engine
-        .write(writes, now(), IndexCommit::Now)
-        .unwrap()
-        .into_iter()
-        .map(|outcome| outcome.unwrap().listing().clone())
-        .collect()
+    support::store(engine, values, now())
 }
 
 fn matched_ids(engine: &Engine, listing: &Listing, ranker: Ranker) -> Vec<String> {
