@@ -149,6 +149,22 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Embeds every listing not embedded yet, with a progress bar (evaluations, which import a set
+/// into a fresh directory and need all of its vectors before the first query).
+pub fn embed_with_bar(
+    engine: &Engine,
+    embedder: &dyn silkmatch_index::Embedder,
+) -> anyhow::Result<()> {
+    let bar = progress::bar("embedding listings");
+    engine
+        .embed_pending(embedder, None, &|done, total| {
+            progress::update(&bar, done, total)
+        })
+        .context("embedding failed")?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
 /// A model in front of a file cache of passage vectors keyed by the SHA-256 of the text, so that
 /// evaluations that import the same listings into a fresh directory run the model once.
 pub struct CachedEmbedder {

@@ -24,7 +24,7 @@ mod write;
 pub use analyzers::Analysis;
 pub use dense::{
     Code, DenseStatus, EmbedReport, Embedder, FUSION_DEPTH, MAX_PASSAGE_CHARS, SeqSet, TextMode,
-    VectorIndex, passage_text, quantise,
+    VectorIndex, VectorsAt, VectorsPin, passage_text, quantise,
 };
 pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use silkmatch_core::{Listing, Timestamp};
-use silkmatch_index::{Embedder, Engine, IndexCommit, MatchRequest, Target, Write};
+use silkmatch_index::{
+    Embedder, Engine, IndexCommit, MAX_PASSAGE_CHARS, MatchRequest, Target, Write, passage_text,
+};
 
 const CONCEPTS: [&[&str]; 4] = [
     &["desalination", "淡化", "опреснение"],
@@ -347,4 +349,110 @@ fn a_chinese_query_finds_english_listings_by_meaning_under_the_filters() {
         Some(Kind::Offer),
     );
     assert_eq!(ids(&english).first().map(String::as_str), Some("o-desal"));
+}
+
+#[test]
+fn the_model_reads_title_summary_and_description_without_blank_lines_and_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut listing = store(&engine, vec![english_offer("p-1", "Org", "solar")]).remove(0);
+    listing.body.title = "Title".into();
+    listing.body.summary = "Summary".into();
+    listing.body.description = Some("Description".into());
+    assert_eq!(passage_text(&listing), "Title\nSummary\nDescription");
+    // Blank parts add no line: a trailing line break is a token of its own to the model.
+    listing.body.summary = "  ".into();
+    listing.body.description = Some(String::new());
+    assert_eq!(passage_text(&listing), "Title");
+    listing.body.description = Some("Description".into());
+    assert_eq!(passage_text(&listing), "Title\nDescription");
+    // Cut by characters, never inside one.
+    listing.body.description = Some("é".repeat(3 * MAX_PASSAGE_CHARS));
+    let text = passage_text(&listing);
+    assert_eq!(text.chars().count(), MAX_PASSAGE_CHARS);
+    assert!(text.starts_with("Title\né"));
+}
+
+/// The lines of a finished run's `recommendations.jsonl`.
+fn recommendations(out: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("recommendations.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_batch_ranks_with_the_vectors_it_started_with_and_the_next_incremental_run_follows_new_ones() {
+    use silkmatch_index::batch::{self, BatchOptions, Direction};
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    // A need no offer below can reach, by words, field or meaning: an incremental run carries it.
+    let unrelated = json!({
+        "kind": "need", "external_id": "n-wheat", "language": "en",
+        "title": "Grinding wheat into flour", "summary": "Mills wanted for bakeries.",
+        "technology_fields": [1], "sectors": ["A"], "trl_min": 5, "cooperation": ["licence"],
+        "organisation": {"name": "Bakery", "kind": "sme", "country": "KZ"},
+        "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
+    });
+    store(&engine, vec![unrelated]);
+    let listings = corpus(&engine);
+    let (need, offer) = (&listings[0].id, &listings[1].id);
+    let model = ConceptEmbedder::new("concepts-v1");
+    // Embedding is behind: only the two needs (the first changes) have their vectors.
+    engine.embed_pending(&model, Some(2), &|_, _| {}).unwrap();
+    let options = |name: &str, since_last_run: bool, publish: bool| BatchOptions {
+        direction: Direction::Both,
+        k: 5,
+        out: dir.path().join(name),
+        partition: None,
+        since_last_run,
+        now: Some(now()),
+        wall_clock: now(),
+        chunk_size: 1,
+        threshold: 0.5,
+        publish,
+    };
+    let need_line = |lines: &[String]| -> String {
+        lines
+            .iter()
+            .find(|line| line.contains(&format!("\"id\":\"{need}\"")))
+            .cloned()
+            .unwrap()
+    };
+
+    // Uninterrupted, with the vectors there are: the need's offer has none yet, so no match.
+    batch::run(&engine, &options("reference", false, false), &|_, _| {}).unwrap();
+    let reference = recommendations(&dir.path().join("reference"));
+    assert!(!need_line(&reference).contains(offer.as_str()));
+
+    // The same run, stopped after its first chunk...
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        batch::run(&engine, &options("resumed", false, true), &|done, _| {
+            assert!(done < 2, "stopped");
+        })
+    }));
+    assert!(stopped.is_err());
+    // ...while embedding catches up (the server's worker would, between the kill and the restart)...
+    engine.embed_pending(&model, None, &|_, _| {}).unwrap();
+    // ...then resumed: it ranks with the vectors it started with, and ends as the uninterrupted run.
+    let outcome = batch::run(&engine, &options("resumed", false, true), &|_, _| {}).unwrap();
+    assert!(outcome.summary.resumed);
+    assert_eq!(recommendations(&dir.path().join("resumed")), reference);
+
+    // A new full run has the offer's vector: the need finds it by meaning.
+    batch::run(&engine, &options("full", false, false), &|_, _| {}).unwrap();
+    let full = recommendations(&dir.path().join("full"));
+    assert!(need_line(&full).contains(offer.as_str()), "{full:?}");
+
+    // No listing changed since the resumed run, yet its vectors did: the incremental run re-ranks
+    // what they reach and equals the full run.
+    let outcome = batch::run(&engine, &options("incremental", true, true), &|_, _| {}).unwrap();
+    assert_eq!(
+        (outcome.summary.ranked, outcome.summary.carried_over),
+        (5, 1),
+        "the four offers and the need they reach by meaning are ranked, the wheat need carried"
+    );
+    assert_eq!(recommendations(&dir.path().join("incremental")), full);
 }

@@ -93,11 +93,7 @@ pub fn run(
     engine.commit_index()?;
     if let Some(data) = meaning {
         let embedder = crate::meaning::CachedEmbedder::load(data)?;
-        let bar = crate::progress::bar("embedding listings");
-        engine.embed_pending(&embedder, None, &|done, total| {
-            crate::progress::update(&bar, done, total)
-        })?;
-        bar.finish_and_clear();
+        crate::meaning::embed_with_bar(&engine, &embedder)?;
     }
     let cross = cross_language_qrels(&listings, &qrels);
 
@@ -278,12 +274,14 @@ fn score(
                     query: side,
                     candidates,
                     similarities,
+                    meaning_only,
                     stats,
                 } = &query.prepared;
                 let ranked = rank(
                     side,
                     candidates,
                     similarities,
+                    meaning_only,
                     stats,
                     weights,
                     now,

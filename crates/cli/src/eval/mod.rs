@@ -18,12 +18,12 @@ pub enum EvalCommand {
         /// The collection folder, e.g. ../shared/eval/cranfield.
         #[arg(long)]
         collection: PathBuf,
-        /// Ranking: `lexical` (BM25, what search uses today), `dense` (multilingual embeddings,
-        /// exact cosine; needs `silkmatch model fetch`) or `hybrid` (`silkmatch_core::fusion`: BM25
-        /// and cosine, normalised and weighted, with a small lexical weight for documents in
-        /// another language than the query's).
-        #[arg(long, value_enum, default_value = "lexical")]
-        mode: Mode,
+        /// Ranking, each through `Engine::search` as users' queries go: `lexical` (BM25), `dense`
+        /// (multilingual embeddings; needs `silkmatch model fetch`) or `hybrid` (both, fused by
+        /// `silkmatch_core::fusion`). Default: what search uses here (hybrid when the model is
+        /// installed, else lexical).
+        #[arg(long, value_enum)]
+        mode: Option<Mode>,
         /// Which queries to score: `all` (default), `dev` (even positions in queries.jsonl, counting
         /// from 0: the half the fusion constants were tuned on) or `test` (odd positions, held out).
         #[arg(long, value_enum, default_value = "all")]
@@ -85,9 +85,9 @@ pub enum EvalCommand {
 pub enum Mode {
     /// BM25 through `Engine::search`.
     Lexical,
-    /// Exact cosine over multilingual-e5-small embeddings.
+    /// The nearest listings by multilingual-e5-small embeddings.
     Dense,
-    /// Lexical and dense top 100 fused by `silkmatch_core::fusion::fuse`.
+    /// Lexical and dense top 100 fused by `silkmatch_core::fusion::fuse`: what search uses.
     Hybrid,
 }
 
@@ -153,7 +153,7 @@ pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
                 split,
                 json,
                 run,
-                fusion: fusion.unwrap_or_default(),
+                fusion,
                 save_lists,
             },
         ),

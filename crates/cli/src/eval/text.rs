@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -15,7 +16,7 @@ use silkmatch_core::{
     OrganisationKind, Status, TechnologyField, Trl, Validated, detect_language,
 };
 use silkmatch_embed::Embedder;
-use silkmatch_index::{Engine, IndexCommit, Owner, SearchRequest, Write};
+use silkmatch_index::{Engine, IndexCommit, Owner, SearchRequest, TextMode, Write};
 
 use super::{Mode, Split, dense, sweep};
 
@@ -38,16 +39,16 @@ struct CollectionQuery {
 
 /// How `eval text` runs.
 pub struct Options {
-    /// Which ranking.
-    pub mode: Mode,
+    /// Which ranking; `None`: what search uses (hybrid with an installed model, else lexical).
+    pub mode: Option<Mode>,
     /// Which queries are scored (all are run).
     pub split: Split,
     /// Print JSON.
     pub json: bool,
     /// Also write the TREC run here.
     pub run: Option<PathBuf>,
-    /// The fusion constants of the hybrid mode.
-    pub fusion: FusionWeights,
+    /// Hybrid only: fusion constants to try instead of the shipped ones (tuning).
+    pub fusion: Option<FusionWeights>,
     /// Hybrid only: write both rankings of every query here, for `eval fusion-sweep`.
     pub save_lists: Option<PathBuf>,
 }
@@ -60,49 +61,12 @@ pub fn run(data: &Path, collection: &Path, options: &Options) -> anyhow::Result<
     if docs.is_empty() || queries.is_empty() {
         bail!("{} has no documents or no queries", collection.display());
     }
-    let results = match options.mode {
-        Mode::Lexical => lexical(&docs, &queries)?,
-        Mode::Dense => {
-            let vectors = Vectors::new(data, &docs, &queries)?;
-            queries
-                .iter()
-                .enumerate()
-                .map(|(i, q)| (q.id.clone(), vectors.top(i)))
-                .collect()
-        }
-        Mode::Hybrid => {
-            let lexical = lexical(&docs, &queries)?;
-            let vectors = Vectors::new(data, &docs, &queries)?;
-            // The dense list: the cosine top 100, then the exact cosine of each lexical hit
-            // outside it (as search can, having every listing's vector), so a lexical hit the
-            // dense top 100 missed is fused with its real cosine rather than with none.
-            let dense: Run = queries
-                .iter()
-                .enumerate()
-                .map(|(i, q)| {
-                    let mut ranked = vectors.top(i);
-                    let empty = Vec::new();
-                    ranked.extend(vectors.cosines(
-                        i,
-                        lexical.get(&q.id).unwrap_or(&empty),
-                        &ranked,
-                    ));
-                    (q.id.clone(), ranked)
-                })
-                .collect();
-            let lists = sweep::Lists::new(
-                collection,
-                &docs_languages(&docs),
-                &queries_languages(&queries),
-                &lexical,
-                &dense,
-                &qrels,
-            );
-            if let Some(path) = &options.save_lists {
-                lists.save(path)?;
-            }
-            lists.fused(&options.fusion)
-        }
+    let mode = options.mode.unwrap_or_else(|| default_mode(data));
+    let tuning = options.fusion.is_some() || options.save_lists.is_some();
+    let results = if mode == Mode::Hybrid && tuning {
+        tuning_hybrid(data, collection, &docs, &queries, &qrels, options)?
+    } else {
+        through_search(data, &docs, &queries, mode)?
     };
     if let Some(path) = &options.run {
         std::fs::write(path, trec(&results))
@@ -114,13 +78,13 @@ pub fn run(data: &Path, collection: &Path, options: &Options) -> anyhow::Result<
     if options.json {
         let mut value = serde_json::to_value(metrics)?;
         value["r@1"] = r1.into();
-        value["mode"] = options.mode.name().into();
+        value["mode"] = mode.name().into();
         value["split"] = options.split.name().into();
         println!("{}", serde_json::to_string(&value)?);
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(out, "collection  {}", collection.display())?;
-        writeln!(out, "mode        {}", options.mode.name())?;
+        writeln!(out, "mode        {}", mode.name())?;
         writeln!(out, "split       {}", options.split.name())?;
         writeln!(out, "R@1         {r1:.4}")?;
         writeln!(out, "nDCG@10     {:.4}", metrics.ndcg_at_10)?;
@@ -172,10 +136,29 @@ fn queries_languages(queries: &[CollectionQuery]) -> Vec<(String, Option<Languag
         .collect()
 }
 
-/// Today's search path: the collection indexed into a temporary data directory, each query run
-/// through `Engine::search`. Scores have the rank folded in so ties keep our order under
-/// trec_eval's rules.
-fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Result<Run> {
+/// What `eval text` measures without `--mode`: what search gives users with this data directory.
+fn default_mode(data: &Path) -> Mode {
+    if silkmatch_embed::status(data).installed {
+        Mode::Hybrid
+    } else {
+        eprintln!(
+            "note: no embedding model in {}: evaluating lexical search (run `silkmatch model fetch` for hybrid)",
+            data.display()
+        );
+        Mode::Lexical
+    }
+}
+
+/// The search path users take: the collection indexed into a temporary data directory (and, for
+/// dense and hybrid, embedded by the catch-up pass through the model in front of the vector cache
+/// of `data`), each query run through `Engine::search`. Scores have the rank folded in so ties keep
+/// our order under trec_eval's rules.
+fn through_search(
+    data: &Path,
+    docs: &[CollectionDoc],
+    queries: &[CollectionQuery],
+    mode: Mode,
+) -> anyhow::Result<Run> {
     let scratch = tempfile::tempdir().context("cannot create a temporary data directory")?;
     let engine = Engine::open(scratch.path())?;
     let now = crate::now();
@@ -192,6 +175,18 @@ fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Resul
         }
     }
     engine.commit_index()?;
+    let text_mode = match mode {
+        Mode::Lexical => TextMode::Lexical,
+        Mode::Dense => TextMode::Dense,
+        Mode::Hybrid => TextMode::Hybrid,
+    };
+    if text_mode != TextMode::Lexical {
+        let embedder = Arc::new(crate::meaning::CachedEmbedder::load(data)?);
+        crate::meaning::embed_with_bar(&engine, &*embedder)?;
+        engine.set_embedder(embedder);
+    }
+    let bar = crate::progress::bar("searching");
+    bar.set_length(queries.len() as u64);
     let mut results = Run::new();
     for query in queries {
         let request = SearchRequest {
@@ -199,6 +194,7 @@ fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Resul
             limit: dense::DEPTH,
             facets: false,
             snippets: false,
+            mode: text_mode,
             ..SearchRequest::default()
         };
         let hits = engine.search(&request, now)?.hits;
@@ -211,8 +207,50 @@ fn lexical(docs: &[CollectionDoc], queries: &[CollectionQuery]) -> anyhow::Resul
             })
             .collect();
         results.insert(query.id.clone(), ranked);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     Ok(results)
+}
+
+/// Hybrid with other fusion constants, or saving both rankings for `eval fusion-sweep`: the fusion
+/// of `silkmatch_core::fusion` over the lexical ranking of `Engine::search` and exact cosines of
+/// the collection's own vectors, so a sweep can re-fuse the same two lists at every grid point.
+fn tuning_hybrid(
+    data: &Path,
+    collection: &Path,
+    docs: &[CollectionDoc],
+    queries: &[CollectionQuery],
+    qrels: &Qrels,
+    options: &Options,
+) -> anyhow::Result<Run> {
+    let lexical = through_search(data, docs, queries, Mode::Lexical)?;
+    let vectors = Vectors::new(data, docs, queries)?;
+    // The dense list: the cosine top 100, then the exact cosine of each lexical hit outside it (as
+    // search does, having every listing's vector), so a lexical hit the dense top 100 missed is
+    // fused with its real cosine rather than with none.
+    let dense: Run = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut ranked = vectors.top(i);
+            let empty = Vec::new();
+            ranked.extend(vectors.cosines(i, lexical.get(&q.id).unwrap_or(&empty), &ranked));
+            (q.id.clone(), ranked)
+        })
+        .collect();
+    let lists = sweep::Lists::new(
+        collection,
+        &docs_languages(docs),
+        &queries_languages(queries),
+        &lexical,
+        &dense,
+        qrels,
+    );
+    if let Some(path) = &options.save_lists {
+        lists.save(path)?;
+    }
+    Ok(lists.fused(&options.fusion.unwrap_or_default()))
 }
 
 /// multilingual-e5-small's vectors of a collection (`passage: ` documents, `query: ` queries).

@@ -165,11 +165,16 @@ pub struct Match {
 /// Candidates may be owned sides or shared ones (`Arc<MatchSide>`, as the index's cache hands out).
 /// `similarities` holds each candidate's embedding similarity with the query, aligned with
 /// `candidates`, or is empty when there are no embeddings (lexical text signal only).
+/// `meaning_only` marks (aligned, or empty for none) the candidates that only their meaning brought
+/// in: such a candidate ranks only when its similarity is above the meaning floor, so a partner
+/// found by meaning is one meaning says is related (and which listings a change can reach stays
+/// bounded for the incremental batch).
 #[allow(clippy::too_many_arguments)] // The model's inputs, each needed; a struct would only rename them.
 pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
     query: &MatchSide,
     candidates: &[C],
     similarities: &[Option<f32>],
+    meaning_only: &[bool],
     stats: &CorpusStats,
     weights: &Weights,
     now: Timestamp,
@@ -182,6 +187,11 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
         .filter_map(|(candidate_idx, candidate)| {
             let candidate = candidate.borrow();
             let similarity = similarities.get(candidate_idx).copied().flatten();
+            if meaning_only.get(candidate_idx) == Some(&true)
+                && !similarity.is_some_and(|similarity| similarity > weights.meaning.floor)
+            {
+                return None;
+            }
             let forward = score_directed(query, candidate, similarity, stats, weights, now).ok()?;
             let backward =
                 score_directed(candidate, query, similarity, stats, weights, now).ok()?;

@@ -172,6 +172,7 @@ fn text_and_structure_both_count() {
         &need,
         &[unrelated, wordy_but_off_field, good],
         &[],
+        &[],
         &corpus(),
         &Weights::defaults(),
         now(),
@@ -186,6 +187,7 @@ fn text_and_structure_both_count() {
             listing("o2", "offer", "s2", &[32], &["licence"], 9, "CN", &[]),
             &["solar", "pump", "irrig"],
         )],
+        &[],
         &[],
         &corpus(),
         &Weights::defaults(),
@@ -213,6 +215,7 @@ fn meaning_lets_a_pair_without_shared_words_score_on_text_and_says_so() {
         &need,
         std::slice::from_ref(&offer),
         &[],
+        &[],
         &corpus(),
         &weights,
         now(),
@@ -223,6 +226,7 @@ fn meaning_lets_a_pair_without_shared_words_score_on_text_and_says_so() {
         &need,
         std::slice::from_ref(&offer),
         &[Some(0.95)],
+        &[],
         &corpus(),
         &weights,
         now(),
@@ -245,6 +249,41 @@ fn meaning_lets_a_pair_without_shared_words_score_on_text_and_says_so() {
             .meaning
             .is_none()
     );
+}
+
+#[test]
+fn a_candidate_only_meaning_brought_in_ranks_only_above_the_meaning_floor() {
+    let need = side(
+        listing("n1", "need", "s0", &[1], &["licence"], 4, "CN", &[]),
+        &["太阳能", "水泵"],
+    );
+    let offer = side(
+        listing("o1", "offer", "s1", &[1], &["licence"], 6, "DE", &[]),
+        &["solar", "pump"],
+    );
+    let weights = Weights::defaults();
+    let floor = weights.meaning.floor;
+    let ranked = |similarity: Option<f32>, meaning_only: bool| {
+        rank(
+            &need,
+            std::slice::from_ref(&offer),
+            &[similarity],
+            &[meaning_only],
+            &corpus(),
+            &weights,
+            now(),
+            Ranker::Reciprocal,
+            1,
+        )
+        .len()
+    };
+    // Found by its terms or fields: ranks whatever meaning says.
+    assert_eq!(ranked(Some(floor - 0.1), false), 1);
+    assert_eq!(ranked(None, false), 1);
+    // Found by meaning alone: only when meaning says the pair is related.
+    assert_eq!(ranked(Some(floor + 0.05), true), 1);
+    assert_eq!(ranked(Some(floor), true), 0);
+    assert_eq!(ranked(None, true), 0);
 }
 
 fn arbitrary_listing(kind: &'static str) -> impl Strategy<Value = Listing> {
@@ -290,7 +329,7 @@ proptest! {
     fn a_pair_breaking_a_hard_constraint_never_scores(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words()) {
         let violation = check_hard_constraints(&need, &offer, now());
         let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
-        let ranked = rank(&need, std::slice::from_ref(&offer), &[], &corpus(), &Weights::defaults(), now(), Ranker::Forward, 10);
+        let ranked = rank(&need, std::slice::from_ref(&offer), &[], &[], &corpus(), &Weights::defaults(), now(), Ranker::Forward, 10);
         prop_assert_eq!(violation.is_err(), ranked.is_empty());
         prop_assert_eq!(violation.is_err(), score_directed(&need, &offer, None, &corpus(), &Weights::defaults(), now()).is_err());
     }
@@ -300,8 +339,8 @@ proptest! {
         let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
         let stats = corpus();
         let weights = Weights::defaults();
-        let from_need = rank(&need, std::slice::from_ref(&offer), &[similarity], &stats, &weights, now(), Ranker::Forward, 1);
-        let from_offer = rank(&offer, std::slice::from_ref(&need), &[similarity], &stats, &weights, now(), Ranker::Forward, 1);
+        let from_need = rank(&need, std::slice::from_ref(&offer), &[similarity], &[], &stats, &weights, now(), Ranker::Forward, 1);
+        let from_offer = rank(&offer, std::slice::from_ref(&need), &[similarity], &[], &stats, &weights, now(), Ranker::Forward, 1);
         prop_assert_eq!(from_need.len(), from_offer.len());
         if let (Some(a), Some(b)) = (from_need.first(), from_offer.first()) {
             prop_assert_eq!(&a.forward, &b.backward);

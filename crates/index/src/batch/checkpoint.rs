@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::output::{io_error, write_atomically};
+use crate::dense::VectorsAt;
 use crate::error::{IndexError, Result};
 
 /// The checkpoint format this build reads and writes.
-pub(crate) const FORMAT: &str = "silkmatch-batch/1";
+/// (2: the vectors the run ranks with are part of it.)
+pub(crate) const FORMAT: &str = "silkmatch-batch/2";
 
 /// What a run is: everything its output depends on besides the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +35,8 @@ pub(crate) struct Checkpoint {
     pub store_seq: u64,
     /// The run this one is incremental on, when `--since-last-run`.
     pub base_run: Option<String>,
+    /// The listing vectors the run ranks with (a resumed run too), `None`: words alone.
+    pub vectors: Option<VectorsAt>,
     /// Listings per chunk.
     pub chunk_size: usize,
     /// Listings in the plan (this shard's).
@@ -98,6 +102,7 @@ impl Checkpoint {
         now: i64,
         store_seq: u64,
         base_run: Option<String>,
+        vectors: Option<VectorsAt>,
         chunk_size: usize,
         plan: &[PlanEntry],
     ) -> Checkpoint {
@@ -111,6 +116,7 @@ impl Checkpoint {
             now,
             store_seq,
             base_run,
+            vectors,
             chunk_size,
             listings: plan.len(),
             plan_sha256,
@@ -169,6 +175,7 @@ impl Checkpoint {
             checkpoint.now,
             checkpoint.store_seq,
             checkpoint.base_run.clone(),
+            checkpoint.vectors.clone(),
             checkpoint.chunk_size,
             &plan,
         );
@@ -189,7 +196,7 @@ mod tests {
         let work = WorkDir::new(dir.path());
         std::fs::create_dir_all(&work.dir).unwrap();
         let plan = vec![("a".to_owned(), true), ("b".to_owned(), false)];
-        let checkpoint = Checkpoint::new("needs", 20, None, 100, 7, None, 16, &plan);
+        let checkpoint = Checkpoint::new("needs", 20, None, 100, 7, None, None, 16, &plan);
         checkpoint.save(&work, &plan).unwrap();
         assert_eq!(Checkpoint::load(&work).unwrap(), (checkpoint.clone(), plan));
         std::fs::write(work.plan(), "a\t1\n").unwrap();

@@ -10,6 +10,12 @@
 //! listings that are no longer live: one that leaves L's candidate pool (the top 100 by BM25) below
 //! L's top-k lets another listing into the pool, which may rank into the top-k.
 //!
+//! Meaning widens both (a) and (c). A listing whose vector arrived or changed since the base run
+//! (embedding runs behind the writes) counts as changed. And C, once it has a vector, can be a
+//! candidate of L by meaning alone, which `rank` allows only above the meaning floor: so every live
+//! L of C's partner kind whose similarity with C is above the floor is re-ranked too (one scan of
+//! the vectors per changed listing). Vectors of another model than the base run's: everything.
+//!
 //! Not covered: an edit that changes C's text so that it no longer reaches L, where the old C was in
 //! L's candidate pool but not in its top-k (the old text is not kept, so the old reach is unknown).
 //! See docs/batch.md.
@@ -24,9 +30,10 @@ use tantivy::schema::IndexRecordOption;
 
 use super::partner_kind;
 use super::plan::Direction;
+use crate::dense::VectorsAt;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::matching::analyse_listing;
+use crate::matching::{MatchRequest, analyse_listing};
 use crate::query::{Filters, filter_clauses};
 use crate::search_index::SearchIndex;
 use crate::store::{self, recommendations::RunRecord};
@@ -34,13 +41,25 @@ use crate::store::{self, recommendations::RunRecord};
 /// Changed listings read per store query.
 const PAGE: usize = 10_000;
 
-/// Ids (any kind) whose recommendation list may differ from the one `base` stored.
+/// Ids (any kind) whose recommendation list may differ from the one `base` stored, ranking with
+/// `vectors`; `None` when that may be any list (the vectors come from another model than the base
+/// run's, or one of the two runs had none).
 pub(crate) fn affected(
     engine: &Engine,
     base: &RunRecord,
+    vectors: Option<&VectorsAt>,
     direction: Direction,
     now: Timestamp,
-) -> Result<HashSet<String>> {
+) -> Result<Option<HashSet<String>>> {
+    let vectors_since = match (&base.vectors, vectors) {
+        (None, None) => None,
+        (Some(then), Some(now))
+            if then.model == now.model && then.reached_seq <= now.reached_seq =>
+        {
+            Some((then.reached_seq, now.reached_seq))
+        }
+        _ => return Ok(None),
+    };
     let mut changed: Vec<Listing> = Vec::new();
     let mut after = base.store_seq;
     loop {
@@ -49,19 +68,31 @@ pub(crate) fn affected(
         after = last.seq;
         changed.extend(rows.into_iter().map(|row| row.listing));
     }
-    // Publications that lapsed between the two reference times changed without a write.
-    let lapsed = engine.store.read(|connection| {
+    // Publications that lapsed between the two reference times changed without a write, and
+    // listings whose vector arrived or moved on changed in meaning.
+    let mut unwritten = engine.store.read(|connection| {
         store::recommendations::expired_between(connection, base.ranked_at, now.unix())
     })?;
-    let seen: HashSet<String> = changed.iter().map(|listing| listing.id.clone()).collect();
-    let lapsed: Vec<String> = lapsed.into_iter().filter(|id| !seen.contains(id)).collect();
+    if let Some((then, now)) = vectors_since {
+        unwritten.extend(
+            engine
+                .store
+                .read(|connection| store::embeddings::ids_between(connection, then, now))?,
+        );
+    }
+    let mut seen: HashSet<String> = changed.iter().map(|listing| listing.id.clone()).collect();
+    let unwritten: Vec<String> = unwritten
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
     changed.extend(
         engine
             .store
-            .read(|connection| store::listings::get_many(connection, &lapsed))?
+            .read(|connection| store::listings::get_many(connection, &unwritten))?
             .into_iter()
             .map(|row| row.listing),
     );
+    let floor = MatchRequest::default().weights.meaning.floor;
 
     let ranked_kinds = direction.kinds();
     let mut affected = HashSet::new();
@@ -79,9 +110,34 @@ pub(crate) fn affected(
         // L's top-k frees a place in the pool that another candidate may take and rank high with.
         if ranked_kinds.contains(&partner_kind(listing.body.kind)) {
             affected.extend(possible_hosts(engine, listing, now)?);
+            affected.extend(related_hosts(engine, listing, floor, now)?);
         }
     }
-    Ok(affected)
+    Ok(Some(affected))
+}
+
+/// Live listings of `candidate`'s partner kind that `candidate` could be a partner of by meaning
+/// alone (those whose similarity with it is above the meaning floor), or could have been until it
+/// left.
+fn related_hosts(
+    engine: &Engine,
+    candidate: &Listing,
+    floor: f32,
+    now: Timestamp,
+) -> Result<Vec<String>> {
+    // The newest vector it has: a withdrawn listing keeps the one it was published with, and
+    // leaving L's nearest listings lets another in, just as leaving its lexical pool does.
+    let Some(code) = engine.listing_code_of(&candidate.id) else {
+        return Ok(Vec::new());
+    };
+    let filters = Filters {
+        kind: Some(partner_kind(candidate.body.kind)),
+        ..Filters::default()
+    };
+    let seqs = engine.related_allowed(&engine.index.searcher(), &filters, now, &code, floor)?;
+    engine
+        .store
+        .read(|connection| store::listings::ids_by_seq(connection, &seqs))
 }
 
 /// Live listings of `candidate`'s partner kind whose candidate query `candidate` could match.

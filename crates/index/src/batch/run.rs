@@ -119,6 +119,15 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
         });
     }
 
+    // The vectors the run was planned with, whatever was embedded since (a resumed run too).
+    let _pinned = engine
+        .pin_vectors(checkpoint.vectors.as_ref())
+        .map_err(|err| {
+            batch_error(format!(
+                "{err}; remove {} to rank again with the vectors there are now",
+                out.display()
+            ))
+        })?;
     let now = Timestamp::from_unix(checkpoint.now);
     let chunks: Vec<&[PlanEntry]> = plan.chunks(checkpoint.chunk_size).collect();
     let total = plan.len() as u64;
@@ -252,6 +261,9 @@ fn carried_over(engine: &Engine, id: &str, base_run: Option<&str>) -> Result<Opt
 fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<PlanEntry>)> {
     let now = options.now.unwrap_or(options.wall_clock);
     let store_seq = engine.store.read(store::listings::last_seq)?;
+    // The vectors as stored now: the run pins them, so whatever embedding adds meanwhile does not
+    // reach it (nor its resumption).
+    let vectors = engine.stored_vectors_at()?;
     let ids = open_listings(engine, options.direction, now)?;
     if ids.is_empty() {
         return Err(batch_error(format!(
@@ -291,9 +303,12 @@ fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<
                 Timestamp::from_unix(base.ranked_at).to_rfc3339()
             )));
         }
-        let affected = incremental::affected(engine, &base, options.direction, now)?;
+        let affected =
+            incremental::affected(engine, &base, vectors.as_ref(), options.direction, now)?;
         let plan = ids.into_iter().map(|id| {
-            let rank = affected.contains(&id);
+            let rank = affected
+                .as_ref()
+                .is_none_or(|affected| affected.contains(&id));
             (id, rank)
         });
         (Some(base.id), plan.collect())
@@ -307,6 +322,7 @@ fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<
         now.unix(),
         store_seq,
         base_run,
+        vectors,
         options.chunk_size,
         &plan,
     );
@@ -447,6 +463,7 @@ fn publish(
         finished_at: wall_clock.unix(),
         store_seq: checkpoint.store_seq,
         listings: checkpoint.listings as u64,
+        vectors: checkpoint.vectors.clone(),
     };
     engine
         .store

@@ -7,9 +7,11 @@
 //! Vectors are stored in the record store (`store/embeddings.rs`, with the change sequence number
 //! embedding has reached) and held in memory as 8-bit codes (`vectors.rs`), rebuilt at open.
 
+mod pin;
 mod search;
 mod vectors;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
@@ -19,6 +21,7 @@ use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Query};
 use tantivy::{DocId, Score, SegmentReader};
 
+pub use pin::{VectorsAt, VectorsPin};
 pub use search::{FUSION_DEPTH, TextMode};
 pub(crate) use search::{FusedPage, add_facets};
 pub use vectors::{Code, SeqSet, VectorIndex, quantise};
@@ -55,6 +58,10 @@ pub trait Embedder: Send + Sync {
 /// The engine's meaning state: the vectors in memory and, when one was given, the model.
 pub(crate) struct Dense {
     pub(crate) vectors: RwLock<Option<VectorIndex>>,
+    /// What `vectors` holds.
+    pub(crate) at: RwLock<Option<VectorsAt>>,
+    /// Set by `pin_vectors`: no vector beyond `at` is read, not even from the store.
+    pub(crate) pinned: AtomicBool,
     pub(crate) embedder: RwLock<Option<Arc<dyn Embedder>>>,
     /// Quantised query vectors by query text.
     pub(crate) query_codes: quick_cache::sync::Cache<String, Arc<Code>>,
@@ -64,6 +71,8 @@ impl Default for Dense {
     fn default() -> Dense {
         Dense {
             vectors: RwLock::new(None),
+            at: RwLock::new(None),
+            pinned: AtomicBool::new(false),
             embedder: RwLock::new(None),
             query_codes: quick_cache::sync::Cache::new(search::QUERY_CACHE_ENTRIES),
         }
@@ -98,14 +107,22 @@ pub struct DenseStatus {
     pub memory_bytes: u64,
 }
 
-/// What the model reads of a listing: title, summary and description, cut to `MAX_PASSAGE_CHARS`.
+/// What the model reads of a listing: title, summary and description, one per line, cut to
+/// `MAX_PASSAGE_CHARS`. A blank part is left out: trailing line breaks are tokens to the model and
+/// shift the vector (a title alone with two empty lines after it lands at cosine 0.99 of itself).
 pub fn passage_text(listing: &Listing) -> String {
     let body = &listing.body;
-    let mut text = format!("{}\n{}", body.title, body.summary);
-    if let Some(description) = &body.description {
-        text.push('\n');
-        text.push_str(description);
-    }
+    let parts = [
+        Some(body.title.as_str()),
+        Some(body.summary.as_str()),
+        body.description.as_deref(),
+    ];
+    let text = parts
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     match text.char_indices().nth(MAX_PASSAGE_CHARS) {
         Some((cut, _)) => text[..cut].to_owned(),
         None => text,
@@ -121,32 +138,13 @@ fn model_error(reason: String) -> IndexError {
 }
 
 impl Engine {
-    /// Loads the stored vectors into memory (at open).
+    /// Loads the stored vectors into memory (at open): those up to the change embedding had
+    /// reached when the state was read, so what is loaded is exactly what `vectors_at` says.
     pub(crate) fn load_vectors(&self) -> Result<()> {
-        let Some(state) = self.store.read(embeddings::state)? else {
-            return Ok(());
-        };
-        let mut index = VectorIndex::new(state.dimensions);
-        let mut after = 0;
-        loop {
-            let page = self
-                .store
-                .read(|connection| embeddings::page(connection, after, LOAD_PAGE))?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for stored in &page {
-                if stored.vector.len() == state.dimensions {
-                    index.put((stored.seq, &stored.listing_id, &stored.vector));
-                }
-            }
+        match self.store.read(embeddings::state)? {
+            Some(state) => self.load_vectors_until(&state, state.reached_seq),
+            None => Ok(()),
         }
-        tracing::info!(vectors = index.len(), model = %state.model, "listing vectors loaded");
-        *self
-            .dense
-            .vectors
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(index);
-        Ok(())
     }
 
     /// Gives the engine a model: queries and unstored listings can then be embedded, and
@@ -204,6 +202,12 @@ impl Engine {
         limit: Option<u64>,
         progress: crate::Progress<'_>,
     ) -> Result<EmbedReport> {
+        if self.vectors_pinned() {
+            return Err(model_error(
+                "this engine ranks with pinned vectors (a batch run); embed in another process"
+                    .into(),
+            ));
+        }
         let model = embedder.model_id();
         let dimensions = embedder.dimensions();
         let mut state = match self.store.read(embeddings::state)? {
@@ -224,18 +228,14 @@ impl Engine {
                 })?
             }
         };
-        {
-            let mut vectors = self
-                .dense
-                .vectors
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            if vectors
-                .as_ref()
-                .is_none_or(|index| index.dimensions() != dimensions || state.reached_seq == 0)
-            {
-                *vectors = Some(VectorIndex::new(dimensions));
-            }
+        // The memory must hold what the store says was reached (another process may have embedded
+        // since this engine loaded, or the vectors were just dropped) before this pass adds to it.
+        let reached = VectorsAt {
+            model: model.clone(),
+            reached_seq: state.reached_seq,
+        };
+        if self.vectors_at().as_ref() != Some(&reached) {
+            self.load_vectors_until(&state, state.reached_seq)?;
         }
         let total = self.store.read(|connection| {
             store::listings::count_changed_since(connection, state.reached_seq)
@@ -325,6 +325,10 @@ impl Engine {
                 for (seq, id, vector) in &reused {
                     index.put((*seq, id, vector));
                 }
+                *self.dense.at.write().unwrap_or_else(|p| p.into_inner()) = Some(VectorsAt {
+                    model: model.clone(),
+                    reached_seq: last_seq,
+                });
             }
             report.embedded += stored.len() as u64;
             report.reused += reused.len() as u64;
@@ -337,7 +341,8 @@ impl Engine {
 
     /// The quantised vector of `listing` as it is now: its stored vector when the stored version is
     /// this one (from memory, or from the store when another process embedded it since this engine
-    /// loaded), else computed by the model when the engine has one, else `None`.
+    /// loaded, unless the vectors are pinned), else computed by the model when the engine has one,
+    /// else `None`.
     pub(crate) fn listing_code(&self, listing: &Listing, seq: Option<u64>) -> Result<Option<Code>> {
         if let Some(seq) = seq {
             let in_memory = self
@@ -347,7 +352,7 @@ impl Engine {
                 .unwrap_or_else(|p| p.into_inner())
                 .as_ref()
                 .and_then(|index| index.code_at(seq));
-            if in_memory.is_some() {
+            if in_memory.is_some() || self.vectors_pinned() {
                 return Ok(in_memory);
             }
             let stored = self

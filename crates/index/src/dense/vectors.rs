@@ -250,7 +250,16 @@ impl VectorIndex {
 
     /// The code of version `seq`, as `quantise` made it from the stored vector, if it has one.
     pub fn code_at(&self, seq: u64) -> Option<Code> {
-        let slot = *self.by_seq.get(&seq)? as usize;
+        self.code_of_slot(*self.by_seq.get(&seq)?)
+    }
+
+    /// The code of the newest vector a listing has (which may stand for an older version).
+    pub fn code_of_listing(&self, listing_id: &str) -> Option<Code> {
+        self.code_of_slot(*self.by_listing.get(listing_id)?)
+    }
+
+    fn code_of_slot(&self, slot: u32) -> Option<Code> {
+        let slot = slot as usize;
         let range = slot * self.dimensions..(slot + 1) * self.dimensions;
         Some(Code {
             codes: self.codes[range.clone()].to_vec(),
@@ -263,6 +272,33 @@ impl VectorIndex {
     pub fn similarity(&self, query: &Code, seq: u64) -> Option<f32> {
         let slot = *self.by_seq.get(&seq)?;
         Some(self.exact_similarity(query, slot))
+    }
+
+    /// Every version in `allowed` whose similarity with `query` is above `threshold`, in `seq`
+    /// order. The codes rule out what cannot reach it: a code's error is at most half its scale per
+    /// dimension, so over unit vectors the dot of two codes is within `(e_a + e_b)·√d` of the exact
+    /// one; the full vectors decide the rest. (The incremental batch asks this of a changed listing:
+    /// which listings it may now be related to.)
+    pub fn above(&self, query: &Code, allowed: &SeqSet, threshold: f32) -> Vec<u64> {
+        let root = (self.dimensions as f32).sqrt() * 1.01;
+        let passes = |slot: u32| -> bool {
+            let seq = self.seqs[slot as usize];
+            if !allowed.contains(seq) {
+                return false;
+            }
+            let scale = self.scales[slot as usize];
+            let coded = dot(&query.codes, self.code(slot)) as f32 * query.scale * scale;
+            let error = (query.scale + scale) / 2.0 * root;
+            coded + error > threshold && self.exact_similarity(query, slot) > threshold
+        };
+        let mut seqs: Vec<u64> = (0..self.seqs.len() as u32)
+            .into_par_iter()
+            .with_min_len(SCAN_CHUNK)
+            .filter(|slot| passes(*slot))
+            .map(|slot| self.seqs[slot as usize])
+            .collect();
+        seqs.sort_unstable();
+        seqs
     }
 
     /// The `k` versions in `allowed` most similar to `query`, best first, ties to the lower `seq`:
@@ -363,15 +399,54 @@ mod tests {
             .collect()
     }
 
+    /// The vectors as listings `L0`, `L1`, ... at versions 1, 2, ...
+    fn indexed(vectors: &[Vec<f32>], dimensions: usize) -> VectorIndex {
+        let mut index = VectorIndex::new(dimensions);
+        for (i, vector) in vectors.iter().enumerate() {
+            index.put((i as u64 + 1, &format!("L{i}"), vector));
+        }
+        index
+    }
+
+    #[test]
+    fn above_finds_exactly_the_allowed_versions_over_the_threshold() {
+        let dimensions = 64;
+        let vectors = random_units(3_000, dimensions, 11);
+        let index = indexed(&vectors, dimensions);
+        let mut allowed = SeqSet::default();
+        for seq in (1..=vectors.len() as u64).filter(|seq| seq % 2 == 1) {
+            allowed.insert(seq);
+        }
+        let exact = |query: &[f32], seq: u64| -> f32 {
+            query
+                .iter()
+                .zip(&vectors[seq as usize - 1])
+                .map(|(a, b)| a * b)
+                .sum()
+        };
+        let mut checked = 0;
+        for query in random_units(20, dimensions, 5) {
+            for threshold in [0.1f32, 0.2, 0.3] {
+                let expected: Vec<u64> = allowed
+                    .iter()
+                    .filter(|seq| exact(&query, *seq) > threshold)
+                    .collect();
+                let found = index.above(&quantise(&query), &allowed, threshold);
+                assert_eq!(found, expected, "threshold {threshold}");
+                checked += expected.len();
+            }
+        }
+        assert!(
+            checked > 100,
+            "the thresholds must let some through: {checked}"
+        );
+    }
+
     #[test]
     fn nearest_respects_the_allowed_set_and_agrees_with_exact_search() {
         let dimensions = 64;
         let vectors = random_units(3_000, dimensions, 7);
-        let mut index = VectorIndex::new(dimensions);
-        let ids: Vec<String> = (0..vectors.len()).map(|i| format!("L{i}")).collect();
-        for (i, vector) in vectors.iter().enumerate() {
-            index.put((i as u64 + 1, &ids[i], vector));
-        }
+        let index = indexed(&vectors, dimensions);
         let queries = random_units(50, dimensions, 99);
         for (allowed_every, k) in [(1u64, 10usize), (3, 10), (40, 5)] {
             let mut allowed = SeqSet::default();

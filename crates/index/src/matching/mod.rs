@@ -97,6 +97,9 @@ pub struct Prepared {
     /// Each candidate's similarity in meaning with the query (aligned with `candidates`), or empty
     /// when there are no listing vectors.
     pub similarities: Vec<Option<f32>>,
+    /// Which candidates only meaning brought in (aligned with `candidates`); `rank` keeps those
+    /// only when their similarity is above the meaning floor of the weights it ranks with.
+    pub meaning_only: Vec<bool>,
     /// Corpus statistics covering every term of the query and the candidates' query terms.
     pub stats: CorpusStats,
 }
@@ -178,8 +181,8 @@ impl Engine {
         } else {
             None
         };
+        let lexical_seqs: std::collections::HashSet<u64> = seqs.iter().copied().collect();
         if let Some(code) = &code {
-            let lexical: std::collections::HashSet<u64> = seqs.iter().copied().collect();
             let nearest = self.nearest_allowed(
                 &searcher,
                 &constraint_filters(listing),
@@ -188,7 +191,7 @@ impl Engine {
                 dense_candidates(n_candidates),
             )?;
             for (seq, _) in nearest {
-                if !lexical.contains(&seq) {
+                if !lexical_seqs.contains(&seq) {
                     seqs.push(seq);
                     addresses.push(None);
                 }
@@ -289,6 +292,14 @@ impl Engine {
             .zip(seqs)
             .filter_map(|(side, seq)| Some((side?, seq)))
             .unzip();
+        let meaning_only = if code.is_some() {
+            candidate_seqs
+                .iter()
+                .map(|seq| !lexical_seqs.contains(seq))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let similarities = match &code {
             Some(code) => self.similarities(code, &candidate_seqs),
             None => Vec::new(),
@@ -297,6 +308,7 @@ impl Engine {
             query: query_side,
             candidates,
             similarities,
+            meaning_only,
             stats,
         })
     }
@@ -327,6 +339,7 @@ impl Engine {
             query: query_side,
             candidates: candidate_sides,
             similarities,
+            meaning_only,
             stats,
         } = self.prepare_match(listing, request.candidates.max(request.k), now)?;
         let candidates_considered = candidate_sides.len();
@@ -334,6 +347,7 @@ impl Engine {
             &query_side,
             &candidate_sides,
             &similarities,
+            &meaning_only,
             &stats,
             &request.weights,
             now,

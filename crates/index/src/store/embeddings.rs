@@ -90,6 +90,18 @@ pub fn text_hash(connection: &Connection, listing_id: &str) -> Result<Option<[u8
     Ok(hash.and_then(|hash| hash.try_into().ok()))
 }
 
+/// Ids of listings whose stored vector stands for a version in `(after, until]`: with embedding
+/// in change order, the vectors that arrived (or moved on) between two points embedding reached.
+pub fn ids_between(connection: &Connection, after: u64, until: u64) -> Result<Vec<String>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT listing_id FROM embeddings WHERE seq > ?1 AND seq <= ?2 ORDER BY listing_id",
+    )?;
+    let rows = statement
+        .query_map(params![after, until], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}
+
 /// Stores (or replaces) a listing's vector.
 pub fn put(transaction: &Transaction<'_>, embedding: &StoredEmbedding) -> Result<()> {
     transaction

@@ -172,6 +172,27 @@ pub fn get_many_by_seq(connection: &Connection, seqs: &[u64]) -> Result<Vec<Opti
         .collect()
 }
 
+/// The ids of the listings whose current row has one of these change sequence numbers, in id
+/// order (a version written over since is left out).
+pub fn ids_by_seq(connection: &Connection, seqs: &[u64]) -> Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(seqs.len());
+    // Bounded statements: SQLite caps the variables of one.
+    for chunk in seqs.chunks(10_000) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let mut statement = connection.prepare(&format!(
+            "SELECT id FROM listings WHERE seq IN ({placeholders})"
+        ))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(chunk), |row| {
+                row.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.extend(rows);
+    }
+    ids.sort();
+    Ok(ids)
+}
+
 /// An organisation's own listings, every status, most recently changed first (the "my listings"
 /// page); at most `limit` of them.
 pub fn by_owner(connection: &Connection, owner: &str, limit: usize) -> Result<Vec<ListingRow>> {

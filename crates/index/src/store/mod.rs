@@ -18,7 +18,7 @@ pub use organisations::OrganisationRecord;
 use crate::error::{IndexError, Result};
 
 /// Bumped with every schema change; `migrate` brings older stores forward.
-const STORE_VERSION: i64 = 3;
+const STORE_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS organisations (
@@ -150,6 +150,17 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     connection.execute_batch(recommendations::SCHEMA)?;
     // Version 3: listing embeddings and how far embedding has come (tables only added).
     connection.execute_batch(embeddings::SCHEMA)?;
+    // Version 4: the vectors each batch run ranked with (columns added to `batch_runs`).
+    // (Checked by column, not only by version: a migration interrupted before `user_version` was
+    // written is run again.)
+    let has_vectors_columns: bool = connection.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('batch_runs') WHERE name = 'vectors_model'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_vectors_columns {
+        connection.execute_batch(recommendations::SCHEMA_V4)?;
+    }
     connection.pragma_update(None, "user_version", STORE_VERSION)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::dense::VectorsAt;
 use crate::error::Result;
 
 /// Tables of this module, created by the store's migration.
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS recommended_candidates (
 CREATE INDEX IF NOT EXISTS recommended_candidates_candidate ON recommended_candidates (candidate_id);
 ";
 
+/// Schema version 4: the vectors a run ranked with (`VectorsAt`), so the next incremental run
+/// finds the listings whose vector arrived or changed since. Runs recorded before have none.
+pub(crate) const SCHEMA_V4: &str = "
+ALTER TABLE batch_runs ADD COLUMN vectors_model TEXT;
+ALTER TABLE batch_runs ADD COLUMN vectors_seq INTEGER NOT NULL DEFAULT 0;
+";
+
 /// A finished batch run, as recorded when its output was complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
@@ -52,6 +60,8 @@ pub struct RunRecord {
     pub store_seq: u64,
     /// Listings in the run's output.
     pub listings: u64,
+    /// The listing vectors the run ranked with, `None` when it ranked by words alone.
+    pub vectors: Option<VectorsAt>,
 }
 
 /// One stored recommendation list: the serialised ranked listing and when it was ranked.
@@ -124,8 +134,8 @@ pub fn recommending(connection: &Connection, candidate_id: &str) -> Result<Vec<S
 /// Records a finished run (idempotent: a resumed run records itself once).
 pub fn put_run(connection: &Connection, run: &RunRecord) -> Result<()> {
     connection.execute(
-        "INSERT INTO batch_runs (id, direction, k, partition, ranked_at, finished_at, store_seq, listings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO batch_runs (id, direction, k, partition, ranked_at, finished_at, store_seq, listings, vectors_model, vectors_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, listings = excluded.listings",
         params![
             run.id,
@@ -135,7 +145,9 @@ pub fn put_run(connection: &Connection, run: &RunRecord) -> Result<()> {
             run.ranked_at,
             run.finished_at,
             run.store_seq,
-            run.listings
+            run.listings,
+            run.vectors.as_ref().map(|at| at.model.as_str()),
+            run.vectors.as_ref().map_or(0, |at| at.reached_seq)
         ],
     )?;
     Ok(())
@@ -145,7 +157,7 @@ pub fn put_run(connection: &Connection, run: &RunRecord) -> Result<()> {
 pub fn last_full_run(connection: &Connection) -> Result<Option<RunRecord>> {
     Ok(connection
         .query_row(
-            "SELECT id, direction, k, partition, ranked_at, finished_at, store_seq, listings
+            "SELECT id, direction, k, partition, ranked_at, finished_at, store_seq, listings, vectors_model, vectors_seq
              FROM batch_runs WHERE partition IS NULL ORDER BY finished_at DESC, ranked_at DESC, id DESC LIMIT 1",
             [],
             |row| {
@@ -158,6 +170,15 @@ pub fn last_full_run(connection: &Connection) -> Result<Option<RunRecord>> {
                     finished_at: row.get(5)?,
                     store_seq: row.get(6)?,
                     listings: row.get(7)?,
+                    vectors: row
+                        .get::<_, Option<String>>(8)?
+                        .map(|model| -> rusqlite::Result<VectorsAt> {
+                            Ok(VectorsAt {
+                                model,
+                                reached_seq: row.get(9)?,
+                            })
+                        })
+                        .transpose()?,
                 })
             },
         )
@@ -194,6 +215,7 @@ mod tests {
     fn connection() -> Connection {
         let connection = Connection::open_in_memory().unwrap();
         connection.execute_batch(SCHEMA).unwrap();
+        connection.execute_batch(SCHEMA_V4).unwrap();
         connection
     }
 
@@ -225,12 +247,24 @@ mod tests {
             finished_at: 6,
             store_seq: 3,
             listings: 9,
+            vectors: Some(VectorsAt {
+                model: "m".into(),
+                reached_seq: 2,
+            }),
         };
         put_run(&connection, &run).unwrap();
+        let first = run.clone();
         run.id = "b".into();
         run.partition = Some("0/2".into());
         run.finished_at = 7;
         put_run(&connection, &run).unwrap();
-        assert_eq!(last_full_run(&connection).unwrap().unwrap().id, "a");
+        assert_eq!(last_full_run(&connection).unwrap().unwrap(), first);
+        // A run by words alone records no vectors.
+        run.id = "c".into();
+        run.partition = None;
+        run.finished_at = 8;
+        run.vectors = None;
+        put_run(&connection, &run).unwrap();
+        assert_eq!(last_full_run(&connection).unwrap().unwrap(), run);
     }
 }
