@@ -33,6 +33,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::TextLanguage;
 use crate::model::LanguageTag;
 
 /// Share of the normalised BM25 score for a document in the query's language (or when either
@@ -89,11 +90,13 @@ pub type Hit<'a, K> = (K, f64, Option<&'a LanguageTag>);
 
 /// Fuses the lexical hits (BM25, best first) and the dense hits (cosine, best first) of one query
 /// written in `query_language`; returns every document of either list once, best first, with its
-/// fused score (in `[0, 1]`). A key repeated within one list counts at its first position.
+/// fused score (in `[0, 1]`). A document counts as cross-language when its language is known and
+/// the query's rules it out (another detected language, or another alphabet for a query too short
+/// to detect). A key repeated within one list counts at its first position.
 pub fn fuse<K: Ord + Clone + Hash>(
     lexical: &[Hit<'_, K>],
     dense: &[Hit<'_, K>],
-    query_language: Option<&LanguageTag>,
+    query_language: &TextLanguage,
     weights: &FusionWeights,
 ) -> Vec<(K, f64)> {
     let bm25_max = lexical
@@ -124,7 +127,7 @@ pub fn fuse<K: Ord + Clone + Hash>(
         if seen.insert(key, ()).is_some() {
             continue;
         }
-        let cross = matches!((query_language, language), (Some(q), Some(d)) if q != *d);
+        let cross = language.is_some_and(|language| query_language.rules_out(language));
         let share = if cross {
             weights.cross_language_lexical
         } else {
@@ -178,6 +181,10 @@ mod tests {
         LanguageTag::new(code).unwrap()
     }
 
+    fn known(tag: &LanguageTag) -> TextLanguage {
+        TextLanguage::Known(tag.clone())
+    }
+
     fn hits<'a>(
         rows: &[(&'static str, f64)],
         language: &'a LanguageTag,
@@ -194,10 +201,10 @@ mod tests {
         let en = tag("en");
         let lexical = hits(&[("a", 9.0), ("b", 7.0), ("c", 7.0), ("d", 1.0)], &en);
         let dense = hits(&[("c", 0.9), ("e", 0.9), ("a", 0.8), ("f", 0.8)], &en);
-        let first = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let first = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         for _ in 0..20 {
             assert_eq!(
-                fuse(&lexical, &dense, Some(&en), &FusionWeights::default()),
+                fuse(&lexical, &dense, &known(&en), &FusionWeights::default()),
                 first
             );
         }
@@ -213,7 +220,7 @@ mod tests {
         // Same lexical score, nothing dense: only positions and keys can decide.
         let lexical = hits(&[("z", 5.0), ("y", 5.0)], &en);
         let dense = hits(&[("x", 0.0), ("w", 0.0)], &en);
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         // z and y tie on score, z came first; x and w tie on score and position 0/1 → x then w.
         assert_eq!(keys(&fused), vec!["z", "y", "x", "w"]);
     }
@@ -223,13 +230,13 @@ mod tests {
         let en = tag("en");
         let lexical = hits(&[("only-lexical", 8.0), ("both", 8.0)], &en);
         let dense = hits(&[("only-dense", 0.85), ("both", 0.85)], &en);
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         assert_eq!(fused[0].0, "both");
         // Also across languages, where the lexical share is small but positive.
         let zh = tag("zh");
         let lexical = hits(&[("only-lexical", 8.0), ("both", 8.0)], &zh);
         let dense = hits(&[("only-dense", 0.85), ("both", 0.85)], &zh);
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         assert_eq!(fused[0].0, "both");
     }
 
@@ -243,7 +250,7 @@ mod tests {
             (2, 9.5, Some(&en)),
             (7, 0.1, None),
         ];
-        let fused = fuse(&lexical, &[], Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &[], &known(&en), &FusionWeights::default());
         assert_eq!(keys(&fused), vec![3, 1, 2, 7]);
         assert_eq!(fused[0].1, 1.0);
     }
@@ -258,9 +265,11 @@ mod tests {
             (9, 0.30, Some(&en)),
             (8, 0.20, Some(&en)),
         ];
-        let fused = fuse(&[], &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&[], &dense, &known(&en), &FusionWeights::default());
         assert_eq!(keys(&fused), vec![5, 4, 9, 8]);
-        assert!(fuse::<u32>(&[], &[], None, &FusionWeights::default()).is_empty());
+        assert!(
+            fuse::<u32>(&[], &[], &TextLanguage::Unknown, &FusionWeights::default()).is_empty()
+        );
     }
 
     #[test]
@@ -271,11 +280,20 @@ mod tests {
             vec![("chinese", 10.0, Some(&zh)), ("english", 10.0, Some(&en))];
         let dense: Vec<Hit<'_, &str>> =
             vec![("chinese", 0.8, Some(&zh)), ("english", 0.8, Some(&en))];
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         assert_eq!(keys(&fused), vec!["english", "chinese"]);
         // An unknown query language trusts lexical hits in every language alike.
-        let fused = fuse(&lexical, &dense, None, &FusionWeights::default());
+        let fused = fuse(
+            &lexical,
+            &dense,
+            &TextLanguage::Unknown,
+            &FusionWeights::default(),
+        );
         assert_eq!(fused[0].1, fused[1].1);
+        // A query too short to detect still rules out the languages of another alphabet.
+        let latin = TextLanguage::Alphabet(crate::Alphabet::Latin);
+        let fused = fuse(&lexical, &dense, &latin, &FusionWeights::default());
+        assert_eq!(keys(&fused), vec!["english", "chinese"]);
     }
 
     #[test]
@@ -283,7 +301,7 @@ mod tests {
         let en = tag("en");
         let lexical = hits(&[("a", f64::NAN), ("b", 3.0), ("a", 100.0)], &en);
         let dense = hits(&[("b", f64::INFINITY), ("a", 0.9), ("b", 0.99)], &en);
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         assert_eq!(fused.len(), 2);
         assert!(
             fused
@@ -297,7 +315,7 @@ mod tests {
         let en = tag("en");
         let lexical = hits(&[("a", 30.0), ("b", 3.0)], &en);
         let dense = hits(&[("a", 1.0), ("c", 0.75)], &en);
-        let fused = fuse(&lexical, &dense, Some(&en), &FusionWeights::default());
+        let fused = fuse(&lexical, &dense, &known(&en), &FusionWeights::default());
         assert_eq!(fused[0], ("a", 1.0));
         assert!(fused.iter().all(|(_, s)| (0.0..=1.0).contains(s)));
     }

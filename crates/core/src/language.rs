@@ -21,6 +21,80 @@ pub fn detect_language(text: &str) -> Option<LanguageTag> {
     LanguageTag::new(code)
 }
 
+/// What can be known of the language a text (a search query) is written in: what detection says,
+/// or, for text too short to tell ("solar pump"), its alphabet, which still rules out every
+/// language written in another one: a query in Latin letters is not Chinese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextLanguage {
+    /// Detected (or declared by whoever wrote it).
+    Known(LanguageTag),
+    /// Too short or ambiguous to tell, written in this alphabet.
+    Alphabet(Alphabet),
+    /// Nothing to go on (digits, symbols, a script of many languages).
+    Unknown,
+}
+
+/// The alphabets that tell the network's main languages apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alphabet {
+    /// English, French, Spanish, Turkish, German and most of Europe.
+    Latin,
+    /// Russian, Ukrainian, Bulgarian, Kazakh...
+    Cyrillic,
+    /// Arabic, Persian, Urdu.
+    Arabic,
+    /// Chinese.
+    Han,
+}
+
+impl TextLanguage {
+    /// The language of `text`, as far as it can be told.
+    pub fn of(text: &str) -> TextLanguage {
+        if let Some(tag) = detect_language(text) {
+            return TextLanguage::Known(tag);
+        }
+        let alphabet = match whatlang::detect_script(text) {
+            Some(whatlang::Script::Latin) => Alphabet::Latin,
+            Some(whatlang::Script::Cyrillic) => Alphabet::Cyrillic,
+            Some(whatlang::Script::Arabic) => Alphabet::Arabic,
+            Some(whatlang::Script::Mandarin) => Alphabet::Han,
+            _ => return TextLanguage::Unknown,
+        };
+        TextLanguage::Alphabet(alphabet)
+    }
+
+    /// Whether a text in `language` is certainly in another language than this one.
+    pub fn rules_out(&self, language: &LanguageTag) -> bool {
+        match self {
+            TextLanguage::Known(tag) => tag != language,
+            TextLanguage::Alphabet(alphabet) => {
+                alphabet_of(language).is_some_and(|theirs| theirs != *alphabet)
+            }
+            TextLanguage::Unknown => false,
+        }
+    }
+}
+
+impl From<Option<LanguageTag>> for TextLanguage {
+    fn from(tag: Option<LanguageTag>) -> TextLanguage {
+        tag.map_or(TextLanguage::Unknown, TextLanguage::Known)
+    }
+}
+
+/// The alphabet a language is written in, where that is one alphabet.
+fn alphabet_of(language: &LanguageTag) -> Option<Alphabet> {
+    let primary = language.as_str().split('-').next().unwrap_or_default();
+    Some(match primary {
+        "en" | "fr" | "es" | "tr" | "de" | "pt" | "it" | "nl" | "sv" | "da" | "fi" | "pl"
+        | "cs" | "sk" | "hu" | "ro" | "hr" | "sl" | "lt" | "lv" | "et" | "id" | "vi" | "tl"
+        | "az" | "uz" | "ms" | "sq" => Alphabet::Latin,
+        "ru" | "uk" | "bg" | "be" | "mk" | "kk" | "ky" | "tg" | "mn" => Alphabet::Cyrillic,
+        "ar" | "fa" | "ur" | "ps" => Alphabet::Arabic,
+        "zh" => Alphabet::Han,
+        _ => return None,
+    })
+}
+
 /// The two-letter code for languages whatlang knows; `None` where ISO 639-1 has none.
 fn iso_639_1(lang: Lang) -> Option<&'static str> {
     Some(match lang {
@@ -112,5 +186,25 @@ mod tests {
     #[test]
     fn gives_up_on_text_without_language() {
         assert!(detect_language("12345 !!!").is_none());
+        assert_eq!(TextLanguage::of("12345 !!!"), TextLanguage::Unknown);
+    }
+
+    #[test]
+    fn a_text_too_short_to_tell_still_rules_out_other_alphabets() {
+        let tag = |code: &str| LanguageTag::new(code).unwrap();
+        let short = TextLanguage::of("solar pump");
+        assert_eq!(short, TextLanguage::Alphabet(Alphabet::Latin));
+        assert!(short.rules_out(&tag("zh")) && short.rules_out(&tag("ru")));
+        assert!(!short.rules_out(&tag("en")) && !short.rules_out(&tag("fr")));
+        assert!(
+            !short.rules_out(&tag("ja")),
+            "an alphabet says nothing of other scripts"
+        );
+        assert_eq!(TextLanguage::of("水泵"), TextLanguage::Known(tag("zh")));
+        let english = TextLanguage::of(
+            "A new process recovers lithium and cobalt from spent batteries at low cost.",
+        );
+        assert!(english.rules_out(&tag("fr")) && !english.rules_out(&tag("en")));
+        assert!(!TextLanguage::Unknown.rules_out(&tag("zh")));
     }
 }

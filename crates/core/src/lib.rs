@@ -16,7 +16,7 @@ mod timestamp;
 pub mod validate;
 
 pub use error::CoreError;
-pub use language::detect_language;
+pub use language::{Alphabet, TextLanguage, detect_language};
 pub use model::*;
 pub use timestamp::{DAY_SECONDS, Timestamp};
 pub use validate::{Problem, ProblemCode, Validated, check_publishable, validate};

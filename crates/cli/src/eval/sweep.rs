@@ -110,7 +110,7 @@ impl Lists {
                     .iter()
                     .map(|(id, score, tag)| (id.as_str(), *score, Some(tag)))
                     .collect();
-                let fused = fuse(&lexical, &dense, q.language.as_ref(), weights);
+                let fused = fuse(&lexical, &dense, &q.language.clone().into(), weights);
                 let ranked = fused
                     .into_iter()
                     .take(DEPTH)
@@ -338,7 +338,7 @@ impl Dev {
             fuse(
                 &hits(&q.lexical),
                 &hits(&q.dense),
-                q.language.as_ref(),
+                &q.language.clone().into(),
                 weights,
             )
             .into_iter()

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use silkmatch_core::fusion::{FusionWeights, fuse};
-use silkmatch_core::{LanguageTag, Timestamp, detect_language};
+use silkmatch_core::{LanguageTag, TextLanguage, Timestamp};
 use tantivy::DocAddress;
 use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::{Searcher, Term};
@@ -41,7 +41,7 @@ pub enum TextMode {
 /// The query side of a search by meaning.
 pub(crate) struct QueryMeaning {
     pub(crate) code: std::sync::Arc<Code>,
-    pub(crate) language: Option<LanguageTag>,
+    pub(crate) language: TextLanguage,
 }
 
 /// One fused result: its score, its version, and its index address when the lexical side found it.
@@ -84,7 +84,7 @@ impl Engine {
         };
         Some(QueryMeaning {
             code,
-            language: detect_language(text),
+            language: TextLanguage::of(text),
         })
     }
 
@@ -145,7 +145,7 @@ impl Engine {
                 .map(|((seq, (score, _)), language)| (*seq, f64::from(*score), language.as_ref()))
                 .collect()
         };
-        let fused = fuse(&lexical_hits, &dense, meaning.language.as_ref(), &weights);
+        let fused = fuse(&lexical_hits, &dense, &meaning.language, &weights);
         let by_seq: HashMap<u64, DocAddress> = seqs.iter().copied().zip(addresses).collect();
         let meaning_only: Vec<u64> = fused
             .iter()
