@@ -262,8 +262,9 @@ fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<
     let now = options.now.unwrap_or(options.wall_clock);
     let store_seq = engine.store.read(store::listings::last_seq)?;
     // The vectors as stored now: the run pins them, so whatever embedding adds meanwhile does not
-    // reach it (nor its resumption).
+    // reach it (nor its resumption); pinned here already, so `affected` sees the same ones.
     let vectors = engine.stored_vectors_at()?;
+    let _pinned = engine.pin_vectors(vectors.as_ref())?;
     let ids = open_listings(engine, options.direction, now)?;
     if ids.is_empty() {
         return Err(batch_error(format!(
