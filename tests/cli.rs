@@ -100,6 +100,7 @@ fn demo_loads_fixtures_idempotently_and_searches() {
         &[
             "demo",
             "--no-serve",
+            "--lexical",
             "--fixtures",
             root.join("fixtures/demo.jsonl").to_str().unwrap(),
         ],
@@ -114,6 +115,7 @@ fn demo_loads_fixtures_idempotently_and_searches() {
         &[
             "demo",
             "--no-serve",
+            "--lexical",
             "--fixtures",
             root.join("fixtures/demo.jsonl").to_str().unwrap(),
         ],
@@ -122,6 +124,26 @@ fn demo_loads_fixtures_idempotently_and_searches() {
         second.contains(" 0 created, 0 updated"),
         "a second run changes nothing: {second}"
     );
+
+    // Without the model and no way to fetch it (here: no Python), the demo says so once and runs by
+    // words.
+    let output = std::process::Command::new(binary())
+        .arg("--data")
+        .arg(&data)
+        .args(["demo", "--no-serve", "--fixtures"])
+        .arg(root.join("fixtures/demo.jsonl"))
+        .env("SILKMATCH_PYTHON", dir.path().join("no-such-python"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("lexical only").count(),
+        1,
+        "one clear note: {stderr}"
+    );
+    assert!(stderr.contains("silkmatch model fetch"), "{stderr}");
+    assert!(stdout.contains("太阳能"), "{stdout}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{fails, ok};
+use crate::common::{fails, jsonl, ok};
 
 const MODEL: &str = "models/multilingual-e5-small";
 
@@ -148,6 +148,7 @@ fn model_fetch_embeds_across_languages_and_agrees_with_the_reference_engine() {
     }
 
     cross_language_matching_through_the_cli(data);
+    the_demo_searches_by_meaning(data);
 
     // Hostile text: empty, 100 kB of one character, scripts the tokenizer has never seen.
     let long = "é".repeat(100_000);
@@ -173,6 +174,42 @@ fn model_fetch_embeds_across_languages_and_agrees_with_the_reference_engine() {
     let message = fails(data, &["model", "status"]);
     assert!(message.contains("silkmatch model fetch"), "{message}");
     ok(data, &["search", "solar"]);
+}
+
+/// The quick start's demo with the model installed embeds what it loads, and its Chinese sample
+/// search finds an English listing that shares no word with it; with `--lexical` it does not.
+fn the_demo_searches_by_meaning(data: &Path) {
+    let listings = [serde_json::json!({
+        "kind": "offer", "external_id": "o-solar", "language": "en",
+        "title": "Solar-powered water pumps for irrigation",
+        "summary": "Photovoltaic panels drive the pumps that irrigate fields far from the grid.",
+        "technology_fields": [24], "sectors": ["A"], "trl": 8, "ipr": "granted", "cooperation": ["licence"],
+        "organisation": {"name": "Pumps", "kind": "sme", "country": "KZ"},
+        "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
+    })];
+    let file = jsonl(data, "demo-small.jsonl", &listings);
+    let chinese_search = |output: &str| -> String {
+        let start = output
+            .find("silkmatch search \"太阳能\"")
+            .expect("the demo searches 太阳能");
+        let rest = &output[start..];
+        let end = rest[1..]
+            .find("$ silkmatch")
+            .map_or(rest.len(), |end| end + 1);
+        rest[..end].to_owned()
+    };
+    let demo = |extra: &[&str]| {
+        let mut args = vec!["demo", "--no-serve", "--fixtures", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ok(data, &args)
+    };
+    let lexical = demo(&["--lexical"]);
+    assert!(!chinese_search(&lexical).contains("o-solar"), "{lexical}");
+    let with_meaning = demo(&[]);
+    assert!(
+        chinese_search(&with_meaning).contains("o-solar"),
+        "{with_meaning}"
+    );
 }
 
 /// A Chinese need and an English offer that share no word and no technology field: not a match
@@ -203,9 +240,7 @@ fn cross_language_matching_through_the_cli(data: &Path) {
             "contact": {"name": "C", "email": "c@example.org"}, "status": "published"
         }),
     ];
-    let file = data.join("cross.jsonl");
-    let lines: Vec<String> = listings.iter().map(|listing| listing.to_string()).collect();
-    std::fs::write(&file, lines.join("\n")).unwrap();
+    let file = jsonl(data, "cross.jsonl", &listings);
     ok(data, &["import", file.to_str().unwrap()]);
     let matched = |data: &Path| -> serde_json::Value {
         serde_json::from_str(&ok(data, &["match", "need", "n-zh", "--json", "--explain"])).unwrap()

