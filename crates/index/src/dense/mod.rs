@@ -258,6 +258,10 @@ impl Engine {
             // Decide per row: embed, re-use the vector of an unchanged text, or nothing.
             let mut to_embed: Vec<(usize, String, [u8; 32])> = Vec::new();
             let mut reuse: Vec<usize> = Vec::new();
+            let ids: Vec<&str> = rows.iter().map(|row| row.listing.id.as_str()).collect();
+            let stored_hashes = self
+                .store
+                .read(|connection| embeddings::text_hashes(connection, &ids))?;
             for (position, row) in rows.iter().enumerate() {
                 if row.listing.status != Status::Published {
                     report.skipped += 1;
@@ -265,10 +269,7 @@ impl Engine {
                 }
                 let text = passage_text(&row.listing);
                 let hash = digest(&text);
-                let stored = self
-                    .store
-                    .read(|connection| embeddings::text_hash(connection, &row.listing.id))?;
-                if stored == Some(hash) {
+                if stored_hashes.get(&row.listing.id) == Some(&hash) {
                     reuse.push(position);
                 } else {
                     to_embed.push((position, text, hash));

@@ -81,13 +81,28 @@ pub fn clear(transaction: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The digest of the text last embedded for a listing, if any.
-pub fn text_hash(connection: &Connection, listing_id: &str) -> Result<Option<[u8; 32]>> {
-    let hash: Option<Vec<u8>> = connection
-        .prepare_cached("SELECT text_hash FROM embeddings WHERE listing_id = ?1")?
-        .query_row([listing_id], |row| row.get(0))
-        .optional()?;
-    Ok(hash.and_then(|hash| hash.try_into().ok()))
+/// The digests of the texts last embedded for these listings (those that have a vector), in one
+/// statement.
+pub fn text_hashes(
+    connection: &Connection,
+    listing_ids: &[&str],
+) -> Result<std::collections::HashMap<String, [u8; 32]>> {
+    if listing_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders = vec!["?"; listing_ids.len()].join(", ");
+    let mut statement = connection.prepare(&format!(
+        "SELECT listing_id, text_hash FROM embeddings WHERE listing_id IN ({placeholders})"
+    ))?;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(listing_ids), |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, hash)| Some((id, hash.try_into().ok()?)))
+        .collect())
 }
 
 /// Ids of listings whose stored vector stands for a version in `(after, until]`: with embedding
