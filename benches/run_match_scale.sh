@@ -38,44 +38,10 @@ QUIET_LOAD="${QUIET_LOAD:-1.0}"
 QUIET_WAIT="${QUIET_WAIT:-300}"
 mkdir -p "$OUT"
 
-if [[ -n "${MATCH_BIN:-}" ]]; then
-    bin="$MATCH_BIN"
-else
-    echo "== building the match_scale bench (cargo bench -p silkmatch-cli --bench match_scale --no-run)" >&2
-    build_log="$OUT/build.log"
-    if ! (cd "$repo" && cargo bench -p silkmatch-cli --bench match_scale --no-run --message-format=json-render-diagnostics >"$build_log"); then
-        echo "error: the build failed (messages above; JSON in $build_log)" >&2
-        exit 2
-    fi
-    # The last compiler artifact of the `match_scale` bench target names its executable.
-    bin="$(grep '"name":"match_scale"' "$build_log" | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4 || true)"
-fi
-if [[ -z "$bin" || ! -x "$bin" ]]; then
-    echo "error: no match_scale bench executable (${bin:-none found})" >&2
-    exit 2
-fi
+# shellcheck source=common/scale.sh
+source "$here/common/scale.sh"
+bin="$(bench_binary match_scale "${MATCH_BIN:-}")"
 echo "== match_scale bench: $bin" >&2
-
-# Waits (at most QUIET_WAIT seconds) for the machine to calm down, so another build does not share
-# the two cores with the measurements; the bench records the load it actually saw.
-wait_for_quiet() {
-    local waited=0 load
-    while :; do
-        load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
-        if awk -v load="$load" -v limit="$QUIET_LOAD" 'BEGIN { exit !(load < limit) }'; then
-            return 0
-        fi
-        if ((waited >= QUIET_WAIT)); then
-            echo "   load average still $load after ${waited}s; running anyway" >&2
-            return 0
-        fi
-        if ((waited == 0)); then
-            echo "   load average $load; waiting up to ${QUIET_WAIT}s for it to fall below $QUIET_LOAD" >&2
-        fi
-        sleep 15
-        waited=$((waited + 15))
-    done
-}
 
 # The code measured: the commit, and how many files differ from it.
 revision() {
@@ -89,11 +55,7 @@ status=0
 for n in $SIZES; do
     echo "== $n offers, $NEEDS needs, $QUERIES query needs; log in $OUT/match-$n.log" >&2
     wait_for_quiet
-    work_args=()
-    if [[ -n "${WORK:-}" ]]; then
-        mkdir -p "$WORK"
-        work_args=(--work "$WORK")
-    fi
+    work_dir_args
     rm -f "$OUT/match-$n.md" "$OUT/match-$n.json"
     revision >"$OUT/match-$n.log"
     # A run killed by the timeout leaves its temporary silkmatch-match-scale-* folder behind.
@@ -104,14 +66,7 @@ for n in $SIZES; do
     fi
 done
 
-echo
-echo "== tables"
-for n in $SIZES; do
-    if [[ -f "$OUT/match-$n.md" ]]; then
-        echo
-        cat "$OUT/match-$n.md"
-    fi
-done
+print_tables match
 echo
 "$bin" --summary --out "$OUT" || status=1
 exit "$status"

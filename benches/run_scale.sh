@@ -33,54 +33,16 @@ QUIET_LOAD="${QUIET_LOAD:-1.0}"
 QUIET_WAIT="${QUIET_WAIT:-600}"
 mkdir -p "$OUT"
 
-if [[ -n "${SCALE_BIN:-}" ]]; then
-    bin="$SCALE_BIN"
-else
-    echo "== building the scale bench (cargo bench -p silkmatch-cli --bench scale --no-run)" >&2
-    build_log="$OUT/build.log"
-    if ! (cd "$repo" && cargo bench -p silkmatch-cli --bench scale --no-run --message-format=json-render-diagnostics >"$build_log"); then
-        echo "error: the build failed (messages above; JSON in $build_log)" >&2
-        exit 2
-    fi
-    # The last compiler artifact of the `scale` bench target names its executable.
-    bin="$(grep '"name":"scale"' "$build_log" | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4 || true)"
-fi
-if [[ -z "$bin" || ! -x "$bin" ]]; then
-    echo "error: no scale bench executable (${bin:-none found})" >&2
-    exit 2
-fi
+# shellcheck source=common/scale.sh
+source "$here/common/scale.sh"
+bin="$(bench_binary scale "${SCALE_BIN:-}")"
 echo "== scale bench: $bin" >&2
-
-# Waits (at most QUIET_WAIT seconds) for the machine to calm down, so another build does not share
-# the two cores with the import; the bench records the load average it actually saw.
-wait_for_quiet() {
-    local waited=0 load
-    while :; do
-        load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
-        if awk -v load="$load" -v limit="$QUIET_LOAD" 'BEGIN { exit !(load < limit) }'; then
-            return 0
-        fi
-        if ((waited >= QUIET_WAIT)); then
-            echo "   load average still $load after ${waited}s; running anyway" >&2
-            return 0
-        fi
-        if ((waited == 0)); then
-            echo "   load average $load; waiting up to ${QUIET_WAIT}s for it to fall below $QUIET_LOAD" >&2
-        fi
-        sleep 15
-        waited=$((waited + 15))
-    done
-}
 
 status=0
 for n in $SIZES; do
     echo "== $n listings ($QUERIES queries per set), log in $OUT/scale-$n.log" >&2
     wait_for_quiet
-    work_args=()
-    if [[ -n "${WORK:-}" ]]; then
-        mkdir -p "$WORK"
-        work_args=(--work "$WORK")
-    fi
+    work_dir_args
     rm -f "$OUT/scale-$n.md" "$OUT/scale-$n.json"
     # A run killed by the timeout leaves its temporary silkmatch-scale-* folder behind.
     if ! timeout --kill-after=60 "$STEP_TIMEOUT" "$bin" --listings "$n" --queries "$QUERIES" --out "$OUT" "${work_args[@]}" 2>&1 |
@@ -90,12 +52,5 @@ for n in $SIZES; do
     fi
 done
 
-echo
-echo "== tables"
-for n in $SIZES; do
-    if [[ -f "$OUT/scale-$n.md" ]]; then
-        echo
-        cat "$OUT/scale-$n.md"
-    fi
-done
+print_tables scale
 exit "$status"
