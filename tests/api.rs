@@ -497,6 +497,80 @@ async fn authentication_and_ownership() {
     server.stop().await;
 }
 
+/// An acknowledged create and its key survive a restart: the retry gets the listing the first use
+/// created; and concurrent first uses of one key create one listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_outlive_a_restart_and_serialise_concurrent_uses() {
+    let server = TestServer::start().await;
+    let (_, owner) = server.partner("Retry University", "CN").await;
+    let body = offer("retry-1", "Membrane bioreactors for textile wastewater");
+    let key = [("idempotency-key", "retry-key-1")];
+    async fn create(
+        server: &TestServer,
+        owner: &str,
+        body: &Value,
+        key: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        server
+            .call(
+                Method::POST,
+                "/v1/offers",
+                Some(owner),
+                Some(body.clone()),
+                key,
+            )
+            .await
+    }
+    let (status, _, first) = create(&server, &owner, &body, &key).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+
+    let server = TestServer::start_in(server.stop().await).await;
+    let (status, _, again) = create(&server, &owner, &body, &key).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(
+        again, first,
+        "the retry after a restart gets the first response"
+    );
+    // The same key on the other collection is another request.
+    let (status, _, need) = server
+        .call(
+            Method::POST,
+            "/v1/needs",
+            Some(&owner),
+            Some(json!({"kind": "need", "title": "x"})),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validated as a new need: {need}"
+    );
+    assert!(need["errors"].is_array(), "{need}");
+
+    let concurrent = offer("retry-2", "Solar dryers for apricots");
+    let key = [("idempotency-key", "retry-key-2")];
+    let call = || {
+        server.call(
+            Method::POST,
+            "/v1/offers",
+            Some(&owner),
+            Some(concurrent.clone()),
+            &key,
+        )
+    };
+    let (a, b, c, d) = tokio::join!(call(), call(), call(), call());
+    let ids: std::collections::BTreeSet<String> = [a, b, c, d]
+        .iter()
+        .map(|(status, _, body)| {
+            assert_eq!(*status, StatusCode::CREATED, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one listing for four concurrent first uses");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etags_if_match_and_idempotency() {
     let server = TestServer::start().await;

@@ -9,7 +9,6 @@ use silkmatch_index::{Engine, IndexCommit, IndexError, Write, Written};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::ApiError;
-use crate::idempotency::IdempotencyCache;
 use crate::metrics::Metrics;
 
 /// Writes waiting longer than this are grouped into the next commit anyway.
@@ -34,7 +33,6 @@ struct Inner {
     writes: std::sync::Mutex<Option<mpsc::Sender<Queued>>>,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     metrics: Metrics,
-    idempotency: IdempotencyCache,
     cursor_key: [u8; 32],
     sessions: crate::web::Sessions,
     started: Instant,
@@ -90,7 +88,6 @@ impl App {
                 writes: std::sync::Mutex::new(Some(writes)),
                 writer: std::sync::Mutex::new(Some(writer)),
                 metrics: Metrics::default(),
-                idempotency: IdempotencyCache::default(),
                 cursor_key,
                 sessions: crate::web::Sessions::new(config.session_ttl, config.secure_cookies),
                 started: Instant::now(),
@@ -106,11 +103,6 @@ impl App {
     /// Request metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
-    }
-
-    /// Responses remembered per idempotency key.
-    pub fn idempotency(&self) -> &IdempotencyCache {
-        &self.inner.idempotency
     }
 
     /// Secret that signs pagination cursors (per process: cursors do not outlive a restart).

@@ -65,9 +65,6 @@ pub enum ApiError {
         /// The limit.
         seconds: u64,
     },
-    /// An idempotency key was reused for another request.
-    #[error("{0}")]
-    IdempotencyConflict(String),
     /// The engine refused or failed.
     #[error(transparent)]
     Index(#[from] IndexError),
@@ -146,13 +143,13 @@ fn status_and_type(error: &ApiError) -> (StatusCode, &'static str) {
         ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
         ApiError::SignInRequired => (StatusCode::UNAUTHORIZED, "sign-in-required"),
         ApiError::SessionEnded => (StatusCode::UNAUTHORIZED, "session-ended"),
-        ApiError::IdempotencyConflict(_) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
-        }
         ApiError::Index(index) => match index {
             IndexError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
             IndexError::NotOwner(_) => (StatusCode::FORBIDDEN, "forbidden"),
             IndexError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            IndexError::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
+            }
             IndexError::VersionMismatch { .. } => {
                 (StatusCode::PRECONDITION_FAILED, "version-mismatch")
             }

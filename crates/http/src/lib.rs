@@ -7,7 +7,6 @@
 mod app;
 mod error;
 mod extract;
-mod idempotency;
 mod metrics;
 pub mod render;
 mod routes;

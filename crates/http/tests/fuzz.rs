@@ -122,18 +122,22 @@ impl Fixture {
             Write::Create {
                 owner: partner_org.id.clone(),
                 validated: validated(offer_body("fuzz-p1", "Wind turbine blade coating")),
+                idempotency: None,
             },
             Write::Create {
                 owner: partner_org.id.clone(),
                 validated: validated(draft_need),
+                idempotency: None,
             },
             Write::Create {
                 owner: partner_org.id.clone(),
                 validated: validated(need_body("fuzz-p3", "Desalination membrane wanted")),
+                idempotency: None,
             },
             Write::Create {
                 owner: partner_org.id.clone(),
                 validated: validated(offer_body("fuzz-p4", "Withdrawn heat pump")),
+                idempotency: None,
             },
         ];
         let mut listing_ids: Vec<String> = engine

@@ -17,6 +17,9 @@ pub enum IndexError {
     /// The request conflicts with what is stored (a duplicate name, an idempotency key reused).
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` already used with another request.
+    #[error("this Idempotency-Key was used with a different body")]
+    IdempotencyKeyReused,
     /// The caller's organisation does not own the listing it tries to change.
     #[error("listing `{0}` belongs to another organisation")]
     NotOwner(String),

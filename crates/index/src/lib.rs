@@ -38,5 +38,6 @@ pub use schema::Fields;
 pub use search::{Hit, MAX_LIMIT, MAX_WINDOW, SearchRequest, SearchResults, Sort, snippets_for};
 pub use snippet::{Snippet, escape};
 pub use write::{
-    IndexCommit, MAX_PUBLICATION_DAYS, Owner, PUBLICATION_DAYS, Target, Write, Written,
+    IdempotencyKey, IndexCommit, MAX_PUBLICATION_DAYS, Owner, PUBLICATION_DAYS, Target, Write,
+    Written,
 };

@@ -52,6 +52,9 @@ pub enum Write {
         owner: String,
         /// The validated listing and the status it asks for (a draft when none).
         validated: Validated,
+        /// The client's `Idempotency-Key`: a retry with the same key and request gets the listing
+        /// the first use created (`Written::Unchanged`) instead of a second one.
+        idempotency: Option<IdempotencyKey>,
     },
     /// Replaces the body of a listing (ids are server-assigned: an unknown id is not created).
     Replace {
@@ -76,6 +79,16 @@ pub enum Write {
         /// The listing and the caller.
         target: Target,
     },
+}
+
+/// An `Idempotency-Key` as a create carries it: the key (scoped by the caller, e.g. per collection)
+/// and the SHA-256 of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key.
+    pub key: String,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub request_hash: [u8; 32],
 }
 
 /// What happened to one write of a batch.
@@ -181,7 +194,20 @@ impl Engine {
 fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<Written> {
     match write {
         Write::Upsert { owner, validated } => upsert(transaction, owner, validated, now),
-        Write::Create { owner, validated } => {
+        Write::Create {
+            owner,
+            validated,
+            idempotency,
+        } => {
+            if let Some(idempotency) = &idempotency
+                && let Some(first) =
+                    store::idempotency::get(transaction, &owner, &idempotency.key, now.unix())?
+            {
+                if first.request_hash != idempotency.request_hash {
+                    return Err(IndexError::IdempotencyKeyReused);
+                }
+                return Ok(Written::Unchanged(first.listing));
+            }
             if let Some(external_id) = &validated.body.external_id
                 && store::listings::get_by_external_id(transaction, &owner, external_id)?.is_some()
             {
@@ -189,7 +215,15 @@ fn apply(transaction: &Transaction<'_>, write: Write, now: Timestamp) -> Result<
                     "you already have a listing with external_id `{external_id}`; replace it with PUT instead"
                 )));
             }
-            upsert(transaction, Owner::Id(owner), validated, now)
+            let written = upsert(transaction, Owner::Id(owner.clone()), validated, now)?;
+            if let Some(idempotency) = &idempotency {
+                let first = store::idempotency::FirstUse {
+                    request_hash: idempotency.request_hash,
+                    listing: written.listing().clone(),
+                };
+                store::idempotency::put(transaction, &owner, &idempotency.key, &first, now.unix())?;
+            }
+            Ok(written)
         }
         Write::Replace { target, validated } => {
             let existing = targeted(transaction, &target)?;

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use sha2::Digest as _;
 use silkmatch_core::access::{Access, access};
 use silkmatch_core::{
     Kind, Listing, Problem, ProblemCode, Validated, draft_from_value, parse_draft, validate,
@@ -16,7 +17,6 @@ use silkmatch_index::{IndexError, Target, Write};
 use crate::app::{App, now};
 use crate::error::ApiError;
 use crate::extract::{Caller, IdempotencyKey, IfMatch, JsonBody, PathId};
-use crate::idempotency::request_hash;
 use crate::render;
 
 /// The collection path of a kind.
@@ -141,45 +141,21 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let principal = caller.require()?;
-    let remembered_key = key
-        .0
-        .map(|key| format!("{}:{}:{key}", principal.organisation_id, collection(kind)));
-    let hash = request_hash(&body.0);
-    if let Some(key) = &remembered_key
-        && let Some(remembered) = app.idempotency().get(key)
-    {
-        if remembered.request_hash != hash {
-            return Err(ApiError::IdempotencyConflict(
-                "this Idempotency-Key was used with a different body".into(),
-            ));
-        }
-        let mut response = (remembered.status, Json(remembered.body)).into_response();
-        if let Some(etag) = remembered
-            .etag
-            .and_then(|etag| HeaderValue::from_str(&etag).ok())
-        {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-        return Ok(response);
-    }
+    // Scoped by collection: the same key on /v1/offers and /v1/needs names two requests.
+    let idempotency = key.0.map(|key| silkmatch_index::IdempotencyKey {
+        key: format!("{}:{key}", collection(kind)),
+        request_hash: sha2::Sha256::digest(&body.0).into(),
+    });
     let validated = validated_body(kind, &body)?;
     let written = app
         .write(Write::Create {
             owner: principal.organisation_id.clone(),
             validated,
+            idempotency,
         })
         .await?;
-    let listing = written.listing();
-    if let Some(key) = remembered_key {
-        app.idempotency().put(
-            key,
-            hash,
-            StatusCode::CREATED,
-            render::listing(listing, now()),
-            Some(format!("\"{}\"", listing.version)),
-        );
-    }
-    Ok(listing_response(StatusCode::CREATED, listing))
+    // A retry (`Written::Unchanged`) gets the listing its key first created, as first created.
+    Ok(listing_response(StatusCode::CREATED, written.listing()))
 }
 
 /// `GET /v1/{offers|needs}/{id}`: the owner sees everything; others see live listings without contact.

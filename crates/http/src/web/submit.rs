@@ -116,7 +116,11 @@ pub async fn create(
     };
     let owner = signed_in.principal.organisation_id.clone();
     let outcome = write(&app, kind, &values, form.get("action"), |validated| {
-        Write::Create { owner, validated }
+        Write::Create {
+            owner,
+            validated,
+            idempotency: None,
+        }
     })
     .await;
     match outcome {

@@ -2,6 +2,7 @@
 //! index holds can be rebuilt from here; nothing here can be rebuilt from the index.
 
 pub mod embeddings;
+pub mod idempotency;
 pub mod listings;
 pub mod organisations;
 pub mod recommendations;
@@ -150,7 +151,9 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     connection.execute_batch(recommendations::SCHEMA)?;
     // Version 3: listing embeddings and how far embedding has come (tables only added).
     connection.execute_batch(embeddings::SCHEMA)?;
-    // Version 4: the vectors each batch run ranked with (columns added to `batch_runs`).
+    // Version 4: idempotency keys of creates (a table added), and the vectors each batch run ranked
+    // with (columns added to `batch_runs`).
+    connection.execute_batch(idempotency::SCHEMA)?;
     // (Checked by column, not only by version: a migration interrupted before `user_version` was
     // written is run again.)
     let has_vectors_columns: bool = connection.query_row(
