@@ -15,8 +15,8 @@ use crate::error::{IndexError, Result};
 use crate::query::{Filters, filter_clauses};
 use crate::store::embeddings;
 
-/// Keeps an engine's vectors pinned (`Engine::pin_vectors`) until dropped; after that the next
-/// catch-up pass brings them up to the store again.
+/// Keeps an engine's vectors pinned (`Engine::pin_vectors`) until dropped; then, if pinning had
+/// replaced them, they are brought up to the store again.
 #[must_use = "the vectors are pinned only while the guard lives"]
 pub struct VectorsPin<'a> {
     engine: &'a Engine,
