@@ -60,5 +60,7 @@ grep -qs "Successfully registered with master" "$work/worker.log" || {
 }
 
 "$bin" --data "$data" batch plan --direction needs --now "$now" > "$work/ids.txt"
+# Every task ranks with the vectors embedding had reached now, whatever a server embeds meanwhile.
+vectors_seq="$("$bin" --data "$data" stats --json | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["meaning"]["reached_seq"])')"
 "$venv/bin/python" "$here/batch_rank.py" "$master" "$work/ids.txt" "$out" "$partitions" \
-    "$here/rank_partition.sh $bin $data $now $k"
+    "$here/rank_partition.sh $bin $data $now $k $vectors_seq"

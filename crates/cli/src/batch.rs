@@ -37,6 +37,10 @@ pub enum BatchCommand {
         /// Reference time (RFC 3339 or unix seconds); give the same to every worker.
         #[arg(long)]
         now: String,
+        /// Rank with the listing vectors as embedding had them at this change (`silkmatch stats --json`:
+        /// `meaning.reached_seq`) instead of as stored now: give every shard of one run the same.
+        #[arg(long)]
+        vectors_seq: Option<u64>,
     },
 }
 
@@ -75,6 +79,10 @@ pub struct RankArgs {
     /// listings is read and analysed once per run instead of once per listing.
     #[arg(long, default_value_t = BATCH_MATCH_CACHE)]
     match_cache: usize,
+    /// Rank with the listing vectors as embedding had them at this change (`silkmatch stats --json`:
+    /// `meaning.reached_seq`) instead of as stored now: give every shard of one run the same.
+    #[arg(long)]
+    vectors_seq: Option<u64>,
 }
 
 /// `--direction` values.
@@ -138,12 +146,19 @@ pub fn run(data: &Path, command: BatchCommand) -> anyhow::Result<ExitCode> {
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
-        BatchCommand::RankStdin { k, now } => {
+        BatchCommand::RankStdin {
+            k,
+            now,
+            vectors_seq,
+        } => {
             if !(1..=100).contains(&k) {
                 bail!("--k must be between 1 and 100; got {k}");
             }
             let now = parse_now(&now)?;
             let engine = open_shared(data)?;
+            // One set of vectors for the whole stream, whatever is embedded meanwhile.
+            let vectors = batch::vectors_for_run(&engine, vectors_seq)?;
+            let _pinned = engine.pin_vectors(vectors.as_ref())?;
             let stdin = std::io::stdin().lock();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut block = Vec::new();
@@ -211,6 +226,7 @@ fn rank(data: &Path, args: RankArgs) -> anyhow::Result<ExitCode> {
         chunk_size: args.chunk_size,
         threshold: args.threshold,
         publish: !args.no_store,
+        vectors_seq: args.vectors_seq,
     };
     if !(1..=100).contains(&options.k) {
         bail!("--k must be between 1 and 100; got {}", options.k);

@@ -66,6 +66,7 @@ fn listings_expiring_during_a_run_are_reported_and_not_served_after() {
         chunk_size: 4,
         threshold: 0.5,
         publish: true,
+        vectors_seq: None,
     };
     let outcome = batch::run(&engine, &options, &|_, _| {}).unwrap();
     assert_eq!(outcome.summary.listings, 1);

@@ -402,6 +402,7 @@ fn a_batch_ranks_with_the_vectors_it_started_with_and_the_next_incremental_run_f
     let model = ConceptEmbedder::new("concepts-v1");
     // Embedding is behind: only the two needs (the first changes) have their vectors.
     engine.embed_pending(&model, Some(2), &|_, _| {}).unwrap();
+    let embedded_then = engine.stored_vectors_at().unwrap().unwrap().reached_seq;
     let options = |name: &str, since_last_run: bool, publish: bool| BatchOptions {
         direction: Direction::Both,
         k: 5,
@@ -413,6 +414,7 @@ fn a_batch_ranks_with_the_vectors_it_started_with_and_the_next_incremental_run_f
         chunk_size: 1,
         threshold: 0.5,
         publish,
+        vectors_seq: None,
     };
     let need_line = |lines: &[String]| -> String {
         lines
@@ -440,6 +442,29 @@ fn a_batch_ranks_with_the_vectors_it_started_with_and_the_next_incremental_run_f
     let outcome = batch::run(&engine, &options("resumed", false, true), &|_, _| {}).unwrap();
     assert!(outcome.summary.resumed);
     assert_eq!(recommendations(&dir.path().join("resumed")), reference);
+
+    // Shards started now, told the change embedding had reached when the reference run started,
+    // rank with the same vectors: together they are the reference run.
+    let mut shards = Vec::new();
+    for shard in 0..2 {
+        let out = format!("shard-{shard}");
+        let shard_options = BatchOptions {
+            partition: Some(batch::Partition::parse(&format!("{shard}/2")).unwrap()),
+            vectors_seq: Some(embedded_then),
+            ..options(&out, false, false)
+        };
+        batch::run(&engine, &shard_options, &|_, _| {}).unwrap();
+        shards.extend(recommendations(&dir.path().join(out)));
+    }
+    assert_eq!(shards, reference);
+    let ahead = BatchOptions {
+        vectors_seq: Some(embedded_then + 1_000),
+        ..options("ahead", false, false)
+    };
+    let err = batch::run(&engine, &ahead, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ahead of embedding"), "{err}");
 
     // A new full run has the offer's vector: the need finds it by meaning.
     batch::run(&engine, &options("full", false, false), &|_, _| {}).unwrap();

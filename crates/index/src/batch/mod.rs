@@ -22,7 +22,7 @@ use crate::matching::MatchRequest;
 
 pub use output::{csv_header, csv_rows, jsonl_line};
 pub use plan::{Direction, Partition, plan_ids};
-pub use run::{BatchOptions, Outcome, rank_ids, run};
+pub use run::{BatchOptions, Outcome, rank_ids, run, vectors_for_run};
 pub use serve::{Recommendations, stored};
 pub use summary::{ScoreDistribution, Summary};
 

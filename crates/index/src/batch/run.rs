@@ -17,6 +17,7 @@ use super::output::{
 use super::plan::{Direction, Partition, open_listings};
 use super::summary::{Summary, Tally};
 use super::{Ranked, incremental, rank_one};
+use crate::dense::VectorsAt;
 use crate::engine::{Engine, Progress};
 use crate::error::{IndexError, Result};
 use crate::store::{self, recommendations::RunRecord};
@@ -53,6 +54,10 @@ pub struct BatchOptions {
     pub threshold: f32,
     /// Store the lists in the record store for the API.
     pub publish: bool,
+    /// Rank with the listing vectors as embedding had them at this change sequence number instead
+    /// of as stored now: shards of one run started at different times (while a server embeds)
+    /// then rank with the same vectors. Must not be ahead of the store.
+    pub vectors_seq: Option<u64>,
 }
 
 /// What `run` did.
@@ -206,6 +211,29 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
     })
 }
 
+/// The listing vectors a run ranks with: those stored now, or, given `at_seq`, those embedding had
+/// when it reached that change (the same for every shard of a run that passes the same number).
+pub fn vectors_for_run(engine: &Engine, at_seq: Option<u64>) -> Result<Option<VectorsAt>> {
+    let stored = engine.stored_vectors_at()?;
+    let Some(seq) = at_seq else {
+        return Ok(stored);
+    };
+    match stored {
+        Some(stored) if seq <= stored.reached_seq => Ok(Some(VectorsAt {
+            model: stored.model,
+            reached_seq: seq,
+        })),
+        Some(stored) => Err(batch_error(format!(
+            "--vectors-seq {seq} is ahead of embedding, which has reached change {}",
+            stored.reached_seq
+        ))),
+        None if seq == 0 => Ok(None),
+        None => Err(batch_error(format!(
+            "--vectors-seq {seq}: nothing has been embedded in this store"
+        ))),
+    }
+}
+
 /// Ranks the listings of `ids` in the order given (those no longer open at `now` left out), in
 /// parallel: the stdin mode that lets any scheduler (Spark's `RDD.pipe`) feed ids to the binary.
 pub fn rank_ids(engine: &Engine, ids: &[String], k: usize, now: Timestamp) -> Result<Vec<Ranked>> {
@@ -261,9 +289,10 @@ fn carried_over(engine: &Engine, id: &str, base_run: Option<&str>) -> Result<Opt
 fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<PlanEntry>)> {
     let now = options.now.unwrap_or(options.wall_clock);
     let store_seq = engine.store.read(store::listings::last_seq)?;
-    // The vectors as stored now: the run pins them, so whatever embedding adds meanwhile does not
-    // reach it (nor its resumption); pinned here already, so `affected` sees the same ones.
-    let vectors = engine.stored_vectors_at()?;
+    // The vectors as stored now (or at `--vectors-seq`): the run pins them, so whatever embedding
+    // adds meanwhile does not reach it (nor its resumption); pinned here already, so `affected`
+    // sees the same ones.
+    let vectors = vectors_for_run(engine, options.vectors_seq)?;
     let _pinned = engine.pin_vectors(vectors.as_ref())?;
     let ids = open_listings(engine, options.direction, now)?;
     if ids.is_empty() {
@@ -344,15 +373,26 @@ fn check_same_run(checkpoint: &Checkpoint, options: &BatchOptions) -> Result<()>
         checkpoint.base_run.is_some(),
     );
     let now_differs = options.now.is_some_and(|now| now.unix() != checkpoint.now);
-    if requested != found || now_differs {
+    let vectors_differ = options.vectors_seq.is_some_and(|seq| {
+        checkpoint
+            .vectors
+            .as_ref()
+            .map_or(0, |vectors| vectors.reached_seq)
+            != seq
+    });
+    if requested != found || now_differs || vectors_differ {
         return Err(batch_error(format!(
-            "{} holds another run (direction {}, k {}, partition {}, since-last-run {}, reference time {}); use another --out or remove it",
+            "{} holds another run (direction {}, k {}, partition {}, since-last-run {}, reference time {}, vectors up to change {}); use another --out or remove it",
             options.out.display(),
             found.0,
             found.1,
             found.2.as_deref().unwrap_or("none"),
             found.3,
-            Timestamp::from_unix(checkpoint.now).to_rfc3339()
+            Timestamp::from_unix(checkpoint.now).to_rfc3339(),
+            checkpoint
+                .vectors
+                .as_ref()
+                .map_or(0, |vectors| vectors.reached_seq)
         )));
     }
     Ok(())
