@@ -252,6 +252,12 @@ async fn web_forms_refuse_bad_input_clearly_and_write_nothing() {
         .send()
         .await
         .unwrap();
+    // The unread rest of the body makes the connection unusable: the server closes it, and says so
+    // (a client that reused it would fail its next request).
+    assert_eq!(
+        response.headers().get(reqwest::header::CONNECTION),
+        Some(&reqwest::header::HeaderValue::from_static("close"))
+    );
     refused(response, StatusCode::PAYLOAD_TOO_LARGE, "larger than").await;
 
     // Not a form at all; unparseable numbers; bad percent-encoding.

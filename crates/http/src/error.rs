@@ -214,6 +214,9 @@ pub struct ServerErrorDetail(pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // The rest of an oversized body is never read, so the connection cannot carry another
+        // request: say so, or a client reusing it fails its next request.
+        let close = matches!(self, ApiError::BodyTooLarge { .. });
         let (status, kind) = status_and_type(&self);
         let detail = if status.is_server_error() {
             "internal error; see the server log for this request id".to_owned()
@@ -233,6 +236,11 @@ impl IntoResponse for ApiError {
             response
                 .extensions_mut()
                 .insert(ServerErrorDetail(self.to_string()));
+        }
+        if close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
