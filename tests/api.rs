@@ -24,7 +24,19 @@ impl TestServer {
     }
 
     async fn start_in(dir: tempfile::TempDir) -> TestServer {
-        let engine = Engine::open(dir.path()).unwrap();
+        // After `stop`, the previous server's connection tasks may still be dropping their handle on
+        // its engine (and so on the index writer's lock) for a moment: wait for it, boundedly.
+        let mut attempts = 0;
+        let engine = loop {
+            match Engine::open(dir.path()) {
+                Ok(engine) => break engine,
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(err) => panic!("cannot reopen {}: {err}", dir.path().display()),
+            }
+        };
         let now = Timestamp::from_unix(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
