@@ -12,13 +12,13 @@ mod search;
 mod vectors;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sha2::{Digest, Sha256};
 use silkmatch_core::{Listing, Status, Timestamp};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, Query};
+use tantivy::query::BooleanQuery;
 use tantivy::{DocId, Score, SegmentReader};
 
 pub use pin::{VectorsAt, VectorsPin};
@@ -57,12 +57,16 @@ pub trait Embedder: Send + Sync {
     fn embed_query(&self, text: &str) -> std::result::Result<Vec<f32>, String>;
 }
 
+/// The vectors in memory and which they are, always replaced together.
+pub(crate) struct Loaded {
+    pub(crate) index: VectorIndex,
+    pub(crate) at: VectorsAt,
+}
+
 /// The engine's meaning state: the vectors in memory and, when one was given, the model.
 pub(crate) struct Dense {
-    pub(crate) vectors: RwLock<Option<VectorIndex>>,
-    /// What `vectors` holds.
-    pub(crate) at: RwLock<Option<VectorsAt>>,
-    /// Set by `pin_vectors`: no vector beyond `at` is read, not even from the store.
+    vectors: RwLock<Option<Loaded>>,
+    /// Set by `pin_vectors`: no vector beyond the loaded ones is read, not even from the store.
     pub(crate) pinned: AtomicBool,
     pub(crate) embedder: RwLock<Option<Arc<dyn Embedder>>>,
     /// Quantised query vectors by query text.
@@ -73,11 +77,27 @@ impl Default for Dense {
     fn default() -> Dense {
         Dense {
             vectors: RwLock::new(None),
-            at: RwLock::new(None),
             pinned: AtomicBool::new(false),
             embedder: RwLock::new(None),
             query_codes: quick_cache::sync::Cache::new(search::QUERY_CACHE_ENTRIES),
         }
+    }
+}
+
+impl Dense {
+    /// The vectors in memory, for reading.
+    pub(crate) fn loaded(&self) -> RwLockReadGuard<'_, Option<Loaded>> {
+        self.vectors.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The vectors in memory, for replacing or adding to.
+    pub(crate) fn loaded_mut(&self) -> RwLockWriteGuard<'_, Option<Loaded>> {
+        self.vectors.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the vector index, when vectors are loaded.
+    fn with_index<T>(&self, f: impl FnOnce(&VectorIndex) -> T) -> Option<T> {
+        self.loaded().as_ref().map(|loaded| f(&loaded.index))
     }
 }
 
@@ -140,15 +160,6 @@ fn model_error(reason: String) -> IndexError {
 }
 
 impl Engine {
-    /// Loads the stored vectors into memory (at open): those up to the change embedding had
-    /// reached when the state was read, so what is loaded is exactly what `vectors_at` says.
-    pub(crate) fn load_vectors(&self) -> Result<()> {
-        match self.store.read(embeddings::state)? {
-            Some(state) => self.load_vectors_until(&state, state.reached_seq),
-            None => Ok(()),
-        }
-    }
-
     /// Gives the engine a model: queries and unstored listings can then be embedded, and
     /// `embed_pending` can run. Without one, stored vectors are still used for stored listings.
     pub fn set_embedder(&self, embedder: Arc<dyn Embedder>) {
@@ -171,26 +182,24 @@ impl Engine {
     /// Whether any listing has a vector: the meaning signal and dense candidates are in play.
     pub fn has_vectors(&self) -> bool {
         self.dense
-            .vectors
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|index| !index.is_empty())
+            .with_index(|index| !index.is_empty())
+            .unwrap_or(false)
     }
 
     /// Where embedding stands.
     pub fn dense_status(&self) -> Result<DenseStatus> {
         let state = self.store.read(embeddings::state)?;
         let last_seq = self.store.read(store::listings::last_seq)?;
-        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
+        let (vectors, memory_bytes) = self
+            .dense
+            .with_index(|index| (index.len() as u64, index.memory_bytes() as u64))
+            .unwrap_or_default();
         Ok(DenseStatus {
             model: state.as_ref().map(|state| state.model.clone()),
-            vectors: vectors.as_ref().map_or(0, |index| index.len() as u64),
+            vectors,
             reached_seq: state.map_or(0, |state| state.reached_seq),
             last_seq,
-            memory_bytes: vectors
-                .as_ref()
-                .map_or(0, |index| index.memory_bytes() as u64),
+            memory_bytes,
         })
     }
 
@@ -316,22 +325,20 @@ impl Engine {
                 Ok(reused)
             })?;
             {
-                let mut vectors = self
-                    .dense
-                    .vectors
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner());
-                let index = vectors.get_or_insert_with(|| VectorIndex::new(dimensions));
+                let mut loaded = self.dense.loaded_mut();
+                let loaded = loaded.get_or_insert_with(|| Loaded {
+                    index: VectorIndex::new(dimensions),
+                    at: reached.clone(),
+                });
                 for embedding in &stored {
-                    index.put((embedding.seq, &embedding.listing_id, &embedding.vector));
+                    loaded
+                        .index
+                        .put((embedding.seq, &embedding.listing_id, &embedding.vector));
                 }
                 for (seq, id, vector) in &reused {
-                    index.put((*seq, id, vector));
+                    loaded.index.put((*seq, id, vector));
                 }
-                *self.dense.at.write().unwrap_or_else(|p| p.into_inner()) = Some(VectorsAt {
-                    model: model.clone(),
-                    reached_seq: last_seq,
-                });
+                loaded.at.reached_seq = last_seq;
             }
             report.embedded += stored.len() as u64;
             report.reused += reused.len() as u64;
@@ -348,13 +355,7 @@ impl Engine {
     /// else `None`.
     pub(crate) fn listing_code(&self, listing: &Listing, seq: Option<u64>) -> Result<Option<Code>> {
         if let Some(seq) = seq {
-            let in_memory = self
-                .dense
-                .vectors
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .and_then(|index| index.code_at(seq));
+            let in_memory = self.dense.with_index(|index| index.code_at(seq)).flatten();
             if in_memory.is_some() || self.vectors_pinned() {
                 return Ok(in_memory);
             }
@@ -376,6 +377,25 @@ impl Engine {
         }
     }
 
+    /// The code of the newest vector in memory for a listing, whichever version it stands for.
+    pub(crate) fn listing_code_of(&self, listing_id: &str) -> Option<Code> {
+        self.dense
+            .with_index(|index| index.code_of_listing(listing_id))
+            .flatten()
+    }
+
+    /// The `seq`s of the listing versions matching `filters` at `now`: the allowed set a vector
+    /// search ranks within, so filters apply before top-k.
+    fn allowed(
+        &self,
+        searcher: &tantivy::Searcher,
+        filters: &Filters,
+        now: Timestamp,
+    ) -> Result<SeqSet> {
+        let query = BooleanQuery::new(filter_clauses(self.index.fields(), filters, now));
+        Ok(searcher.search(&query, &SeqSetCollector)?)
+    }
+
     /// The `k` listing versions matching `filters` at `now` nearest in meaning to `code`, best
     /// first: the filters select the allowed set in the text index before the vectors are ranked.
     pub(crate) fn nearest_allowed(
@@ -386,29 +406,40 @@ impl Engine {
         code: &Code,
         k: usize,
     ) -> Result<Vec<(u64, f32)>> {
-        let query: Box<dyn Query> = Box::new(BooleanQuery::new(filter_clauses(
-            self.index.fields(),
-            filters,
-            now,
-        )));
-        let allowed = searcher.search(&query, &SeqSetCollector)?;
-        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
-        Ok(vectors
-            .as_ref()
-            .map(|index| index.nearest(code, &allowed, k))
+        let allowed = self.allowed(searcher, filters, now)?;
+        Ok(self
+            .dense
+            .with_index(|index| index.nearest(code, &allowed, k))
+            .unwrap_or_default())
+    }
+
+    /// The listing versions matching `filters` at `now` whose similarity with `code` is above
+    /// `floor`, in `seq` order: every listing a listing of this meaning can reach as a partner
+    /// found by meaning alone (`core::matching::rank` keeps those only above the floor).
+    pub(crate) fn related_allowed(
+        &self,
+        searcher: &tantivy::Searcher,
+        filters: &Filters,
+        now: Timestamp,
+        code: &Code,
+        floor: f32,
+    ) -> Result<Vec<u64>> {
+        let allowed = self.allowed(searcher, filters, now)?;
+        Ok(self
+            .dense
+            .with_index(|index| index.above(code, &allowed, floor))
             .unwrap_or_default())
     }
 
     /// Cosine similarities (from the codes) of listing versions with `code`, aligned with `seqs`.
     pub(crate) fn similarities(&self, code: &Code, seqs: &[u64]) -> Vec<Option<f32>> {
-        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
-        match vectors.as_ref() {
-            Some(index) => seqs
-                .iter()
-                .map(|seq| index.similarity(code, *seq))
-                .collect(),
-            None => vec![None; seqs.len()],
-        }
+        self.dense
+            .with_index(|index| {
+                seqs.iter()
+                    .map(|seq| index.similarity(code, *seq))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![None; seqs.len()])
     }
 }
 

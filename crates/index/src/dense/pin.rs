@@ -2,17 +2,17 @@
 //! embed the backlog while the nightly batch runs), so the batch records the vectors it started
 //! with and ranks with exactly those, on a resumed run too: its output must not depend on when the
 //! worker reached which listing. The incremental batch compares that record with the next run's to
-//! find the listings whose vector arrived or changed.
+//! find the listings whose vector arrived or changed. Loading the vectors into memory (at open, and
+//! when a pin goes back in time) lives here too: what is loaded is always named by a `VectorsAt`.
 
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
-use silkmatch_core::Timestamp;
 
-use super::vectors::{Code, VectorIndex};
+use super::Loaded;
+use super::vectors::VectorIndex;
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
-use crate::query::{Filters, filter_clauses};
 use crate::store::embeddings;
 
 /// Keeps an engine's vectors pinned (`Engine::pin_vectors`) until dropped; then, if pinning had
@@ -64,11 +64,7 @@ impl Engine {
 
     /// The vectors this engine ranks with, `None` when it has none (everything is lexical).
     pub fn vectors_at(&self) -> Option<VectorsAt> {
-        self.dense
-            .at
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.dense.loaded().as_ref().map(|loaded| loaded.at.clone())
     }
 
     /// Ranks, while the returned guard lives, with the vectors `at` describes and no others: the
@@ -87,12 +83,7 @@ impl Engine {
         }
         pin.reloaded = true;
         let Some(at) = at else {
-            *self
-                .dense
-                .vectors
-                .write()
-                .unwrap_or_else(|p| p.into_inner()) = None;
-            *self.dense.at.write().unwrap_or_else(|p| p.into_inner()) = None;
+            *self.dense.loaded_mut() = None;
             return Ok(pin);
         };
         let state = self.store.read(embeddings::state)?;
@@ -116,40 +107,18 @@ impl Engine {
         }
     }
 
-    /// The code of the newest vector in memory for a listing, whichever version it stands for.
-    pub(crate) fn listing_code_of(&self, listing_id: &str) -> Option<Code> {
-        self.dense
-            .vectors
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .and_then(|index| index.code_of_listing(listing_id))
-    }
-
     /// Whether `pin_vectors` fixed this engine's vectors.
     pub(crate) fn vectors_pinned(&self) -> bool {
         self.dense.pinned.load(Ordering::SeqCst)
     }
 
-    /// The listing versions matching `filters` at `now` whose similarity with `code` is above
-    /// `floor`, in `seq` order: every listing a listing of this meaning can reach as a partner
-    /// found by meaning alone (`core::matching::rank` keeps those only above the floor).
-    pub(crate) fn related_allowed(
-        &self,
-        searcher: &tantivy::Searcher,
-        filters: &Filters,
-        now: Timestamp,
-        code: &Code,
-        floor: f32,
-    ) -> Result<Vec<u64>> {
-        let query =
-            tantivy::query::BooleanQuery::new(filter_clauses(self.index.fields(), filters, now));
-        let allowed = searcher.search(&query, &super::SeqSetCollector)?;
-        let vectors = self.dense.vectors.read().unwrap_or_else(|p| p.into_inner());
-        Ok(vectors
-            .as_ref()
-            .map(|index| index.above(code, &allowed, floor))
-            .unwrap_or_default())
+    /// Loads the stored vectors into memory (at open): those up to the change embedding had
+    /// reached when the state was read, so what is loaded is exactly what `vectors_at` says.
+    pub(crate) fn load_vectors(&self) -> Result<()> {
+        match self.store.read(embeddings::state)? {
+            Some(state) => self.load_vectors_until(&state, state.reached_seq),
+            None => Ok(()),
+        }
     }
 
     /// Replaces the in-memory vectors with the stored ones of versions up to `until` (those of
@@ -177,14 +146,12 @@ impl Engine {
             }
         }
         tracing::info!(vectors = index.len(), model = %state.model, until, "listing vectors loaded");
-        *self
-            .dense
-            .vectors
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(index);
-        *self.dense.at.write().unwrap_or_else(|p| p.into_inner()) = Some(VectorsAt {
-            model: state.model.clone(),
-            reached_seq: until,
+        *self.dense.loaded_mut() = Some(Loaded {
+            index,
+            at: VectorsAt {
+                model: state.model.clone(),
+                reached_seq: until,
+            },
         });
         Ok(())
     }
