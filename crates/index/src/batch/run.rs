@@ -98,15 +98,19 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
         )));
     }
     let work = WorkDir::new(out);
-    let (checkpoint, plan, resumed) = if work.checkpoint().exists() {
+    let (checkpoint, plan, resumed, planned_with) = if work.checkpoint().exists() {
         let (checkpoint, plan) = Checkpoint::load(&work)?;
         check_same_run(&checkpoint, options)?;
-        (checkpoint, plan, true)
+        (checkpoint, plan, true, None)
     } else {
-        let (checkpoint, plan) = new_plan(engine, options)?;
+        // The vectors as stored now (or at `--vectors-seq`), pinned before planning so that
+        // `--since-last-run` sees the ones the run ranks with.
+        let vectors = vectors_for_run(engine, options.vectors_seq)?;
+        let pinned = engine.pin_vectors(vectors.as_ref())?;
+        let (checkpoint, plan) = new_plan(engine, options, vectors)?;
         prepare_dir(out, &work)?;
         checkpoint.save(&work, &plan)?;
-        (checkpoint, plan, false)
+        (checkpoint, plan, false, Some(pinned))
     };
     if out.join(SUCCESS).exists() {
         let path = out.join(SUMMARY);
@@ -125,14 +129,17 @@ pub fn run(engine: &Engine, options: &BatchOptions, progress: Progress<'_>) -> R
     }
 
     // The vectors the run was planned with, whatever was embedded since (a resumed run too).
-    let _pinned = engine
-        .pin_vectors(checkpoint.vectors.as_ref())
-        .map_err(|err| {
-            batch_error(format!(
-                "{err}; remove {} to rank again with the vectors there are now",
-                out.display()
-            ))
-        })?;
+    let _pinned = match planned_with {
+        Some(pinned) => pinned,
+        None => engine
+            .pin_vectors(checkpoint.vectors.as_ref())
+            .map_err(|err| {
+                batch_error(format!(
+                    "{err}; remove {} to rank again with the vectors there are now",
+                    out.display()
+                ))
+            })?,
+    };
     let now = Timestamp::from_unix(checkpoint.now);
     let chunks: Vec<&[PlanEntry]> = plan.chunks(checkpoint.chunk_size).collect();
     let total = plan.len() as u64;
@@ -286,14 +293,14 @@ fn carried_over(engine: &Engine, id: &str, base_run: Option<&str>) -> Result<Opt
         .and_then(|stored| serde_json::from_str(&stored.body).ok()))
 }
 
-fn new_plan(engine: &Engine, options: &BatchOptions) -> Result<(Checkpoint, Vec<PlanEntry>)> {
+/// A new run's checkpoint and plan, ranking with `vectors` (which the engine has pinned).
+fn new_plan(
+    engine: &Engine,
+    options: &BatchOptions,
+    vectors: Option<VectorsAt>,
+) -> Result<(Checkpoint, Vec<PlanEntry>)> {
     let now = options.now.unwrap_or(options.wall_clock);
     let store_seq = engine.store.read(store::listings::last_seq)?;
-    // The vectors as stored now (or at `--vectors-seq`): the run pins them, so whatever embedding
-    // adds meanwhile does not reach it (nor its resumption); pinned here already, so `affected`
-    // sees the same ones.
-    let vectors = vectors_for_run(engine, options.vectors_seq)?;
-    let _pinned = engine.pin_vectors(vectors.as_ref())?;
     let ids = open_listings(engine, options.direction, now)?;
     if ids.is_empty() {
         return Err(batch_error(format!(
@@ -373,13 +380,11 @@ fn check_same_run(checkpoint: &Checkpoint, options: &BatchOptions) -> Result<()>
         checkpoint.base_run.is_some(),
     );
     let now_differs = options.now.is_some_and(|now| now.unix() != checkpoint.now);
-    let vectors_differ = options.vectors_seq.is_some_and(|seq| {
-        checkpoint
-            .vectors
-            .as_ref()
-            .map_or(0, |vectors| vectors.reached_seq)
-            != seq
-    });
+    let vectors_seq = checkpoint
+        .vectors
+        .as_ref()
+        .map_or(0, |vectors| vectors.reached_seq);
+    let vectors_differ = options.vectors_seq.is_some_and(|seq| seq != vectors_seq);
     if requested != found || now_differs || vectors_differ {
         return Err(batch_error(format!(
             "{} holds another run (direction {}, k {}, partition {}, since-last-run {}, reference time {}, vectors up to change {}); use another --out or remove it",
@@ -389,10 +394,7 @@ fn check_same_run(checkpoint: &Checkpoint, options: &BatchOptions) -> Result<()>
             found.2.as_deref().unwrap_or("none"),
             found.3,
             Timestamp::from_unix(checkpoint.now).to_rfc3339(),
-            checkpoint
-                .vectors
-                .as_ref()
-                .map_or(0, |vectors| vectors.reached_seq)
+            vectors_seq
         )));
     }
     Ok(())
