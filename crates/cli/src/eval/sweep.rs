@@ -13,9 +13,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use silkmatch_core::LanguageTag;
 use silkmatch_core::fusion::{FusionWeights, Hit, fuse};
 use silkmatch_core::metrics::{Qrels, Run};
+use silkmatch_core::{LanguageTag, TextLanguage};
 
 use super::Split;
 use super::dense::DEPTH;
@@ -216,7 +216,7 @@ struct Dev {
 }
 
 struct DevQuery {
-    language: Option<LanguageTag>,
+    language: TextLanguage,
     lexical: Vec<(u32, f64, u32)>,
     dense: Vec<(u32, f64, u32)>,
     gains: HashMap<u32, f64>,
@@ -284,7 +284,7 @@ impl Dev {
             let lexical = list(&q.lexical);
             let dense = list(&q.dense);
             queries.push(DevQuery {
-                language: q.language.clone(),
+                language: q.language.clone().into(),
                 lexical,
                 dense,
                 gains,
@@ -335,15 +335,10 @@ impl Dev {
                     .map(|(d, s, t)| (*d, *s, Some(&self.tags[*t as usize])))
                     .collect()
             };
-            fuse(
-                &hits(&q.lexical),
-                &hits(&q.dense),
-                &q.language.clone().into(),
-                weights,
-            )
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect()
+            fuse(&hits(&q.lexical), &hits(&q.dense), &q.language, weights)
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect()
         })
     }
 }
@@ -355,11 +350,9 @@ fn cross_lingual(dev: &Dev) -> bool {
         .queries
         .iter()
         .filter(|q| {
-            q.language.as_ref().is_some_and(|l| {
-                q.dense
-                    .first()
-                    .is_some_and(|(_, _, t)| &dev.tags[*t as usize] != l)
-            })
+            matches!(&q.language, TextLanguage::Known(l) if q.dense
+                .first()
+                .is_some_and(|(_, _, t)| &dev.tags[*t as usize] != l))
         })
         .count();
     differ * 2 > dev.queries.len()
@@ -408,7 +401,7 @@ pub fn run(paths: &[std::path::PathBuf], all: bool) -> anyhow::Result<ExitCode> 
         let detected: usize = d
             .queries
             .iter()
-            .filter(|q| q.language.as_ref().is_some_and(|l| l.as_str() != "en"))
+            .filter(|q| matches!(&q.language, TextLanguage::Known(l) if l.as_str() != "en"))
             .count();
         eprintln!(
             "{:16} dev queries {:4} ({}; {} queries not English) lexical R@1 {:.4} MRR {:.4} nDCG {:.4} R@100 {:.4} | dense R@1 {:.4} MRR {:.4} nDCG {:.4} R@100 {:.4}",
