@@ -95,7 +95,7 @@ pub fn set_up(engine: &Engine, data: &Path) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let embedder = engine.embedder().context("the model was just attached")?;
-    embed_with_bar(engine, &*embedder)?;
+    embed_with_bar(engine, &*embedder, None)?;
     Ok(true)
 }
 
@@ -142,15 +142,8 @@ pub fn run(
     }
     let model = silkmatch_embed::Embedder::load(&silkmatch_embed::model_dir(data))
         .context("cannot load the embedding model")?;
-    let embedder = ModelEmbedder(model);
-    let bar = progress::bar("embedding listings");
     let started = std::time::Instant::now();
-    let report = engine
-        .embed_pending(&embedder, limit, &|done, total| {
-            progress::update(&bar, done, total)
-        })
-        .context("embedding failed")?;
-    bar.finish_and_clear();
+    let report = embed_with_bar(engine, &ModelEmbedder(model), limit)?;
     let seconds = started.elapsed().as_secs_f64();
     let status = engine.dense_status()?;
     if json {
@@ -174,20 +167,22 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Embeds every listing not embedded yet, with a progress bar (evaluations, which import a set
-/// into a fresh directory and need all of its vectors before the first query).
+/// Embeds the listings not embedded yet (at most `limit` of them), with a progress bar: `silkmatch
+/// embed`, the demo's set-up, and evaluations that import a set into a fresh directory and need all
+/// of its vectors before the first query.
 pub fn embed_with_bar(
     engine: &Engine,
     embedder: &dyn silkmatch_index::Embedder,
-) -> anyhow::Result<()> {
+    limit: Option<u64>,
+) -> anyhow::Result<silkmatch_index::EmbedReport> {
     let bar = progress::bar("embedding listings");
-    engine
-        .embed_pending(embedder, None, &|done, total| {
+    let report = engine
+        .embed_pending(embedder, limit, &|done, total| {
             progress::update(&bar, done, total)
         })
         .context("embedding failed")?;
     bar.finish_and_clear();
-    Ok(())
+    Ok(report)
 }
 
 /// A model in front of a file cache of passage vectors keyed by the SHA-256 of the text, so that

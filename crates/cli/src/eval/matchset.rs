@@ -93,7 +93,7 @@ pub fn run(
     engine.commit_index()?;
     if let Some(data) = meaning {
         let embedder = crate::meaning::CachedEmbedder::load(data)?;
-        crate::meaning::embed_with_bar(&engine, &embedder)?;
+        crate::meaning::embed_with_bar(&engine, &embedder, None)?;
     }
     let cross = cross_language_qrels(&listings, &qrels);
 

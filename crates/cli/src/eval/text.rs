@@ -182,7 +182,7 @@ fn through_search(
     };
     if text_mode != TextMode::Lexical {
         let embedder = Arc::new(crate::meaning::CachedEmbedder::load(data)?);
-        crate::meaning::embed_with_bar(&engine, &*embedder)?;
+        crate::meaning::embed_with_bar(&engine, &*embedder, None)?;
         engine.set_embedder(embedder);
     }
     let bar = crate::progress::bar("searching");
