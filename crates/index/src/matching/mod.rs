@@ -181,8 +181,10 @@ impl Engine {
         } else {
             None
         };
-        let lexical_seqs: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+        // Whether each candidate came by meaning alone (none did without vectors).
+        let mut by_meaning = vec![false; seqs.len()];
         if let Some(code) = &code {
+            let lexical_seqs: std::collections::HashSet<u64> = seqs.iter().copied().collect();
             let nearest = self.nearest_allowed(
                 &searcher,
                 &constraint_filters(listing),
@@ -194,6 +196,7 @@ impl Engine {
                 if !lexical_seqs.contains(&seq) {
                     seqs.push(seq);
                     addresses.push(None);
+                    by_meaning.push(true);
                 }
             }
         }
@@ -287,19 +290,16 @@ impl Engine {
             }
         }
         stats.doc_freq.extend(query_stats.doc_freq);
-        let (candidates, candidate_seqs): (Vec<Arc<MatchSide>>, Vec<u64>) = sides
-            .into_iter()
-            .zip(seqs)
-            .filter_map(|(side, seq)| Some((side?, seq)))
-            .unzip();
-        let meaning_only = if code.is_some() {
-            candidate_seqs
-                .iter()
-                .map(|seq| !lexical_seqs.contains(seq))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut candidates = Vec::with_capacity(sides.len());
+        let mut candidate_seqs = Vec::with_capacity(sides.len());
+        let mut meaning_only = Vec::with_capacity(sides.len());
+        for ((side, seq), by_meaning) in sides.into_iter().zip(seqs).zip(by_meaning) {
+            if let Some(side) = side {
+                candidates.push(side);
+                candidate_seqs.push(seq);
+                meaning_only.push(by_meaning);
+            }
+        }
         let similarities = match &code {
             Some(code) => self.similarities(code, &candidate_seqs),
             None => Vec::new(),
