@@ -117,12 +117,6 @@ pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
         .transpose()
 }
 
-/// Whether a listing with this id is stored (any status), without reading it.
-pub fn exists(connection: &Connection, id: &str) -> Result<bool> {
-    let mut statement = connection.prepare_cached("SELECT 1 FROM listings WHERE id = ?1")?;
-    Ok(statement.query_row([id], |_| Ok(())).optional()?.is_some())
-}
-
 /// The change sequence number and version of a stored listing.
 pub fn seq_and_version(connection: &Connection, id: &str) -> Result<Option<(u64, u64)>> {
     let mut statement =
