@@ -26,8 +26,8 @@
 //!    `TermQuery`s over the bare index's one text field, built from exactly silkmatch's selected
 //!    terms (already analysed), top 20 by BM25, single-threaded.
 //! 4. Where the time goes: after the latency loop, each need's match is taken apart into the steps
-//!    of `prepare_match` (`analyse_listing` of the need; `candidate_text_query`, the candidate query without
-//!    its private constraint filters, on silkmatch's index opened with tantivy alone; document
+//!    of `prepare_match` (`analyse_listing` of the need; `Engine::candidate_scan`, the candidate scan
+//!    under the hard constraints; document
 //!    frequencies; `store::listings::get_many` on a second handle of the store; `analyse_listing` of
 //!    the candidates; `MatchSide::new`), `rank`, and `explain` with `snippets_for`, each timed alone.
 //!    What the steps do not account for is reported as remainders, so the rows add up to the mean of
@@ -51,9 +51,7 @@ use silkmatch_core::matching::{MatchSide, Ranker, TextField, Weights, rank};
 use silkmatch_core::{Listing, Timestamp};
 use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_index::store::{self, Store};
-use silkmatch_index::{
-    Engine, Fields, MatchRequest, analyse_listing, candidate_text_query, found_match,
-};
+use silkmatch_index::{Engine, MatchRequest, analyse_listing, found_match};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -199,7 +197,6 @@ fn main() -> anyhow::Result<()> {
         store: Store::open(&silkmatch_dir)?,
         searcher: tantivy::IndexReader::searcher(&silkmatch_raw_reader),
         body: raw_schema.get_field("body")?,
-        fields: Fields::build().1,
     };
     let stats = engine.stats(common::search_time())?;
     assert_eq!(
@@ -412,14 +409,12 @@ fn import_bare(
     Ok((import, index, fields))
 }
 
-/// silkmatch's own index opened read-only with tantivy alone, to time document-frequency lookups and
-/// the candidate query without its filters, and a second handle on its store, to time reading candidates.
+/// silkmatch's own index opened read-only with tantivy alone, to time document-frequency lookups,
+/// and a second handle on its store, to time reading candidates.
 struct RawIndex {
     store: Store,
     searcher: Searcher,
     body: Field,
-    /// silkmatch's field handles (the same for every index this version builds).
-    fields: Fields,
 }
 
 /// What every measurement needs.
@@ -893,14 +888,12 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
         })
         .0;
 
-        // The candidate query without the constraint filters (`candidate_text_query`) on silkmatch's index.
+        // The candidate scan under the hard constraints (`Engine::candidate_scan`).
         sum.candidate_search += timed(|| {
-            let query = candidate_text_query(&ctx.raw.fields, &case.listing, &prepared.query.query);
             let top = ctx
-                .raw
-                .searcher
-                .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
-                .expect("the candidate query runs");
+                .engine
+                .candidate_scan(&case.listing, &prepared.query.query, CANDIDATES, ctx.now)
+                .expect("the candidate scan runs");
             std::hint::black_box(top);
         })
         .0;
@@ -1192,8 +1185,8 @@ impl Report {
             ),
             (
                 format!(
-                    "candidate search: the candidate query without its constraint \
-                     filters, top {CANDIDATES} ({:.0} query terms in the whole text, at least 2)",
+                    "candidate search: the need's terms ({:.0}) and technology fields \
+                     scanned under its hard constraints, top {CANDIDATES} (`candidate_scan`)",
                     self.corpus.mean_terms
                 ),
                 b.candidate_search,
@@ -1222,7 +1215,7 @@ impl Report {
                 b.candidate_sides,
             ),
             (
-                "the rest of `prepare_match`: constraint filters, hit ids, the need's own side \
+                "the rest of `prepare_match`: hit ids, the need's own side \
                  (remainder)"
                     .to_owned(),
                 prepare - timed_in_prepare,

@@ -10,6 +10,7 @@ use silkmatch_core::{Listing, Timestamp};
 use crate::dense::Dense;
 use crate::error::{IndexError, Result};
 use crate::facets::{DEFAULT_FACET_TABLE_BYTES, FacetTables};
+use crate::filter_check::{DEFAULT_VALUE_BITS_BYTES, ValueBits};
 use crate::matching::{DEFAULT_SIDE_CACHE_ENTRIES, SideCache};
 use crate::search_index::SearchIndex;
 use crate::snippet::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
@@ -36,6 +37,8 @@ pub struct Engine {
     pub(crate) dense: Dense,
     /// Facet values of index segments, by segment id (segments never change).
     pub(crate) facet_tables: FacetTables,
+    /// Per segment, the documents of each value of the fields hard constraints filter on.
+    pub(crate) value_bits: ValueBits,
     /// Analysed texts of search hits for snippets, by change sequence number and text.
     pub(crate) token_cache: TokenCache,
 }
@@ -111,6 +114,7 @@ impl Engine {
             listing_cache: quick_cache::sync::Cache::new(DEFAULT_LISTING_CACHE_ENTRIES),
             dense: Dense::default(),
             facet_tables: FacetTables::new(DEFAULT_FACET_TABLE_BYTES),
+            value_bits: ValueBits::new(DEFAULT_VALUE_BITS_BYTES),
             token_cache: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES),
         }
     }

@@ -12,6 +12,7 @@ mod dense;
 mod engine;
 mod error;
 mod facets;
+mod filter_check;
 mod matching;
 mod query;
 mod schema;
@@ -31,7 +32,7 @@ pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};
 pub use matching::{
     DEFAULT_SIDE_CACHE_ENTRIES, FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, Prepared,
-    analyse_listing, candidate_text_query, constraint_filters, found_match,
+    analyse_listing, constraint_filters, found_match,
 };
 pub use query::{AnalysedText, Filters, analyse_query};
 pub use schema::Fields;

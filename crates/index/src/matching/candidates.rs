@@ -1,13 +1,15 @@
-//! Candidate generation: the listing's own discriminative terms as a tantivy query, with the hard
-//! constraints of the matching spec as filters applied before top-k, so they never cost recall.
+//! Candidate generation: the listing's own discriminative terms and technology fields, scanned in the
+//! index (`term_scan`) with the hard constraints of the matching spec applied before the top is cut,
+//! so they never cost recall.
 
 use silkmatch_core::matching::QueryTerm;
 use silkmatch_core::{Kind, Listing, Timestamp, Trl};
-use tantivy::Term;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::{Searcher, Term};
 
-use crate::query::{Filters, filter_clauses};
+use super::term_scan::{ScanTerms, Scored, scan_top};
+use crate::error::Result;
+use crate::filter_check::{FilterCheck, ValueBits};
+use crate::query::Filters;
 use crate::schema::Fields;
 
 /// The hard constraints of the matching spec, as index filters for candidates of `listing`.
@@ -36,75 +38,56 @@ pub fn constraint_filters(listing: &Listing) -> Filters {
     }
 }
 
-/// The candidate-generation query: `candidate_text_query` with the hard constraints as filters.
-pub(crate) fn candidate_query(
+/// The candidates of `listing` at `now`: the best `n` by `scan_terms` among the listings that pass
+/// its hard constraints, best first, equal scores by `seq` ascending.
+pub(crate) fn candidates(
+    searcher: &Searcher,
+    bits: &ValueBits,
     fields: &Fields,
     listing: &Listing,
     query_terms: &[QueryTerm],
     now: Timestamp,
-) -> Box<dyn Query> {
-    let mut clauses = filter_clauses(fields, &constraint_filters(listing), now);
-    clauses.push((
-        Occur::Must,
-        Box::new(candidate_text_query(fields, listing, query_terms)),
-    ));
-    Box::new(BooleanQuery::new(clauses))
+    n: usize,
+) -> Result<Vec<Scored>> {
+    let check = FilterCheck::new(fields, &constraint_filters(listing), now);
+    Ok(scan_top(
+        searcher,
+        &scan_terms(fields, listing, query_terms),
+        &check,
+        bits,
+        n,
+    )?)
 }
 
 /// What makes a listing a candidate, before the hard constraints: the selected terms in the whole
-/// text (at least two matching when there are four or more), or a shared technology field. Public
-/// so benchmarks can time it apart from the filters.
-pub fn candidate_text_query(
-    fields: &Fields,
-    listing: &Listing,
-    query_terms: &[QueryTerm],
-) -> BooleanQuery {
-    // `body` holds every word of a listing, so one clause per term finds the same listings as one
-    // per field and costs a quarter of the postings walked; the field emphasis that orders them is
-    // the core model's business when it rescores.
-    let per_term: Vec<(Occur, Box<dyn Query>)> = query_terms
+/// text (at least two of them when there are four or more), each weighted by its selection weight,
+/// or a shared technology field, each worth 1.
+fn scan_terms(fields: &Fields, listing: &Listing, query_terms: &[QueryTerm]) -> ScanTerms {
+    // `body` holds every word of a listing, so one term per query term finds the same listings as
+    // one per field and reads a quarter of the postings; the field emphasis that orders them is the
+    // core model's business when it rescores.
+    let text = query_terms
         .iter()
         .map(|query_term| {
-            let term_query: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(fields.body, &query_term.term),
-                IndexRecordOption::WithFreqs,
-            ));
             (
-                Occur::Should,
-                Box::new(BoostQuery::new(term_query, query_term.weight)) as Box<dyn Query>,
+                Term::from_field_text(fields.body, &query_term.term),
+                query_term.weight,
             )
         })
         .collect();
     // Listings of the same technology fields are candidates even when they share no word (another
-    // language, other terms for the same thing); the text clauses then order them, and the constant
-    // structural score (1 per shared field, below one good term match) only lifts the rest. It is
-    // the dearer half of the query and it is needed: without it Recall@100 on the labelled match
-    // set falls from 1.00 to 0.23 (docs/matching.md).
-    let structural: Vec<(Occur, Box<dyn Query>)> = listing
+    // language, other terms for the same thing); the text terms then order them, and the field's
+    // score of 1 (below one good term match) only lifts the rest. It is needed: without it
+    // Recall@100 on the labelled match set falls from 1.00 to 0.23 (docs/matching.md).
+    let technology = listing
         .body
         .technology_fields
         .iter()
-        .map(|field| {
-            let term = TermQuery::new(
-                Term::from_field_u64(fields.technology_field, u64::from(field.get())),
-                IndexRecordOption::Basic,
-            );
-            (
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(Box::new(term), 1.0)) as Box<dyn Query>,
-            )
-        })
+        .map(|field| Term::from_field_u64(fields.technology_field, u64::from(field.get())))
         .collect();
-    let mut either: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Should, Box::new(BooleanQuery::new(structural)))];
-    if !per_term.is_empty() {
-        let minimum = if per_term.len() >= 4 { 2 } else { 1 };
-        either.push((
-            Occur::Should,
-            Box::new(BooleanQuery::with_minimum_required_clauses(
-                per_term, minimum,
-            )),
-        ));
+    ScanTerms {
+        text,
+        min_text_matches: if query_terms.len() >= 4 { 2 } else { 1 },
+        fields: technology,
     }
-    BooleanQuery::new(either)
 }

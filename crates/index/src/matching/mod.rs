@@ -4,6 +4,7 @@
 
 mod candidates;
 mod sides;
+mod term_scan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,11 +16,8 @@ use silkmatch_core::matching::{
     explain, rank,
 };
 use silkmatch_core::{Listing, Timestamp};
-use tantivy::Order;
-use tantivy::collector::TopDocs;
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 
-pub use candidates::{candidate_text_query, constraint_filters};
+pub use candidates::constraint_filters;
 pub(crate) use sides::SideCache;
 pub use sides::{DEFAULT_SIDE_CACHE_ENTRIES, analyse_listing};
 
@@ -29,7 +27,7 @@ use crate::query::AnalysedText;
 use crate::search::snippets_for;
 use crate::snippet::Snippet;
 use crate::store;
-use candidates::candidate_query;
+use candidates::candidates;
 use sides::corpus_stats;
 
 /// Most candidates a match request may rescore.
@@ -157,21 +155,18 @@ impl Engine {
             own_docs,
         );
 
-        let query = candidate_query(fields, listing, &query_side.query, now);
-        // Equal scores are common (listings that share only a technology field score the same
-        // constant): ties go to the older version (lower `seq`), never to the segment layout, so
-        // the candidates are the same however the index was built or merged.
-        let by_score_then_seq = (
-            SortBySimilarityScore,
-            (SortByStaticFastValue::<u64>::for_field("seq"), Order::Asc),
-        );
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(n_candidates).order_by(by_score_then_seq),
+        let top = candidates(
+            &searcher,
+            &self.value_bits,
+            fields,
+            listing,
+            &query_side.query,
+            now,
+            n_candidates,
         )?;
         let mut addresses: Vec<Option<tantivy::DocAddress>> =
-            top.iter().map(|(_, address)| Some(*address)).collect();
-        let mut seqs: Vec<u64> = top.iter().map(|((_, seq), _)| seq.unwrap_or(0)).collect();
+            top.iter().map(|scored| Some(scored.address)).collect();
+        let mut seqs: Vec<u64> = top.iter().map(|scored| scored.seq).collect();
 
         // Meaning: the listings nearest in meaning under the same hard constraints join the
         // candidates (a partner in another language shares no term), and every candidate's
@@ -313,12 +308,38 @@ impl Engine {
         })
     }
 
+    /// The candidate step of `prepare_match` alone (`listing`'s terms and fields scanned under its
+    /// hard constraints at `now`), as `(seq, score)`, best first: for benchmarks that time it.
+    pub fn candidate_scan(
+        &self,
+        listing: &Listing,
+        query_terms: &[QueryTerm],
+        n: usize,
+        now: Timestamp,
+    ) -> Result<Vec<(u64, f32)>> {
+        let searcher = self.index.searcher();
+        let top = candidates(
+            &searcher,
+            &self.value_bits,
+            self.index.fields(),
+            listing,
+            query_terms,
+            now,
+            n,
+        )?;
+        Ok(top
+            .iter()
+            .map(|scored| (scored.seq, scored.score))
+            .collect())
+    }
+
     /// Forgets every prepared candidate, decoded listing and snippet analysis, and the facet tables, so the next requests read and prepare
     /// theirs from the store (for measuring cold requests).
     pub fn clear_caches(&self) {
         self.side_cache.clear();
         self.clear_listing_cache();
         self.facet_tables.clear();
+        self.value_bits.clear();
         self.token_cache.clear();
     }
 

@@ -1,0 +1,282 @@
+//! `Filters` as a check of one document at a time. `query::filter_clauses` answers "which documents
+//! pass?" by walking the postings (and range-scanning the columns) of every filter, per request, in
+//! proportion to the corpus; this answers "does this document pass?" with one bit test, so matching's
+//! candidate scan (`matching::term_scan`) applies the hard constraints to each posting it reads, before
+//! its top is cut. Both must agree on every document: a test compares them.
+//!
+//! The bits come from `ValueBits`: per segment, the documents holding one value of one enumerated
+//! field, read once from its postings and kept (a segment never changes once written). A request
+//! combines them (a union within a filter, an intersection across filters) in a few word operations
+//! per 64 documents. Only expiry, which depends on the request's moment, is read per document from
+//! its column, and deleted documents from the segment's alive bits.
+
+use std::sync::Arc;
+
+use fixedbitset::FixedBitSet;
+use silkmatch_core::{Status, Timestamp, Trl};
+use tantivy::columnar::Column;
+use tantivy::fastfield::AliveBitSet;
+use tantivy::index::SegmentId;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, Term};
+
+use crate::query::Filters;
+use crate::schema::{ANYWHERE, Fields, cooperation_code, kind_code, pack, position, status_code};
+use silkmatch_core::{Ipr, OrganisationKind};
+
+/// A multi-valued constraint: the document needs at least one of `accepted` in `field`.
+#[derive(Debug, Clone)]
+struct AnyOf {
+    field: Field,
+    accepted: Vec<u64>,
+}
+
+/// `Filters` at one moment, with every value turned into the code the index stores.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterCheck {
+    fields: Fields,
+    now: i64,
+    any_of: Vec<AnyOf>,
+    trl: Option<(u64, u64)>,
+    /// Terms whose documents never pass (an excluded id or owner).
+    excluded: Vec<Term>,
+}
+
+/// A `FilterCheck` bound to one segment.
+pub(crate) struct SegmentCheck {
+    /// Documents passing every filter but expiry (deleted ones included).
+    allowed: FixedBitSet,
+    expires_at: Column<i64>,
+    now: i64,
+    alive: Option<AliveBitSet>,
+}
+
+impl FilterCheck {
+    /// The check `query::filter_clauses(fields, filters, now)` stands for.
+    pub(crate) fn new(fields: &Fields, filters: &Filters, now: Timestamp) -> FilterCheck {
+        let mut any_of = Vec::new();
+        let mut push = |field: Field, accepted: Vec<u64>| {
+            if !accepted.is_empty() {
+                any_of.push(AnyOf { field, accepted });
+            }
+        };
+        push(
+            fields.kind,
+            filters.kind.map(kind_code).into_iter().collect(),
+        );
+        push(
+            fields.country,
+            filters.countries.iter().map(|c| pack(c.as_str())).collect(),
+        );
+        push(
+            fields.technology_field,
+            filters
+                .technology_fields
+                .iter()
+                .map(|field| u64::from(field.get()))
+                .collect(),
+        );
+        push(
+            fields.sector,
+            filters
+                .sectors
+                .iter()
+                .map(|sector| pack(&sector.to_string()))
+                .collect(),
+        );
+        push(
+            fields.cooperation,
+            filters
+                .cooperation
+                .iter()
+                .map(|cooperation| cooperation_code(*cooperation))
+                .collect(),
+        );
+        push(
+            fields.language,
+            filters.languages.iter().map(|l| pack(l.as_str())).collect(),
+        );
+        push(
+            fields.ipr,
+            filters
+                .ipr
+                .iter()
+                .map(|ipr| position(Ipr::ALL, *ipr))
+                .collect(),
+        );
+        push(
+            fields.organisation_kind,
+            filters
+                .organisation_kinds
+                .iter()
+                .map(|kind| position(OrganisationKind::ALL, *kind))
+                .collect(),
+        );
+        push(
+            fields.sdg,
+            filters
+                .sdgs
+                .iter()
+                .map(|sdg| u64::from(sdg.get()))
+                .collect(),
+        );
+        if !filters.open_to_countries.is_empty() {
+            push(
+                fields.target_country,
+                filters
+                    .open_to_countries
+                    .iter()
+                    .map(|country| pack(country.as_str()))
+                    .chain([ANYWHERE])
+                    .collect(),
+            );
+        }
+        let trl = (filters.trl_min.is_some() || filters.trl_max.is_some()).then(|| {
+            (
+                filters.trl_min.map_or(0, |trl| u64::from(trl.get())),
+                filters.trl_max.map_or(u64::MAX, |trl| u64::from(trl.get())),
+            )
+        });
+        let excluded = filters
+            .exclude_ids
+            .iter()
+            .map(|id| Term::from_field_text(fields.id, id))
+            .chain(
+                filters
+                    .exclude_owners
+                    .iter()
+                    .map(|owner| Term::from_field_text(fields.owner, owner)),
+            )
+            .collect();
+        FilterCheck {
+            fields: fields.clone(),
+            now: now.unix(),
+            any_of,
+            trl,
+            excluded,
+        }
+    }
+
+    /// Binds the check to `reader`, with the value bits of `bits`.
+    pub(crate) fn for_segment(
+        &self,
+        reader: &SegmentReader,
+        bits: &ValueBits,
+    ) -> tantivy::Result<SegmentCheck> {
+        let mut allowed =
+            (*bits.get(reader, self.fields.status, status_code(Status::Published))?).clone();
+        let mut groups: Vec<(Field, Vec<u64>)> = self
+            .any_of
+            .iter()
+            .map(|any| (any.field, any.accepted.clone()))
+            .collect();
+        if let Some((low, high)) = self.trl {
+            // Readiness levels are 1 to 9: the range is the union of the levels in it.
+            let levels = Trl::RANGE
+                .map(u64::from)
+                .filter(|level| (low..=high).contains(level))
+                .collect();
+            groups.push((self.fields.trl, levels));
+        }
+        for (field, accepted) in groups {
+            let mut any = FixedBitSet::with_capacity(allowed.len());
+            for value in accepted {
+                any.union_with(&*bits.get(reader, field, value)?);
+            }
+            allowed.intersect_with(&any);
+        }
+        for term in &self.excluded {
+            let inverted = reader.inverted_index(term.field())?;
+            if let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? {
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    allowed.set(doc as usize, false);
+                    doc = postings.advance();
+                }
+            }
+        }
+        Ok(SegmentCheck {
+            allowed,
+            expires_at: reader
+                .fast_fields()
+                .i64(reader.schema().get_field_name(self.fields.expires_at))?,
+            now: self.now,
+            alive: reader.alive_bitset().cloned(),
+        })
+    }
+}
+
+impl SegmentCheck {
+    /// Whether `doc` passes every filter but expiry and deletion: one bit test, for a scan that
+    /// looks at many documents and keeps few (`allows` decides for those it keeps).
+    pub(crate) fn may_pass(&self, doc: DocId) -> bool {
+        self.allowed.contains(doc as usize)
+    }
+
+    /// Whether `doc` is alive and passes every filter.
+    pub(crate) fn allows(&self, doc: DocId) -> bool {
+        self.allowed.contains(doc as usize)
+            && self.expires_at.first(doc).is_some_and(|at| at > self.now)
+            && self.alive.as_ref().is_none_or(|alive| alive.is_alive(doc))
+    }
+}
+
+/// Bounds `ValueBits` by bytes; a segment dropped by a merge ages out.
+pub const DEFAULT_VALUE_BITS_BYTES: u64 = 128 * 1024 * 1024;
+
+#[derive(Clone)]
+struct BitsBytes;
+
+impl quick_cache::Weighter<(SegmentId, Field, u64), Arc<FixedBitSet>> for BitsBytes {
+    fn weight(&self, _: &(SegmentId, Field, u64), bits: &Arc<FixedBitSet>) -> u64 {
+        (bits.len() / 8 + 64) as u64
+    }
+}
+
+/// Per segment, the documents that hold one value of one indexed `u64` field, kept between requests
+/// and shared by every match of an engine.
+pub(crate) struct ValueBits {
+    bits: quick_cache::sync::Cache<(SegmentId, Field, u64), Arc<FixedBitSet>, BitsBytes>,
+}
+
+impl ValueBits {
+    /// Bits of at most `bytes` in all.
+    pub(crate) fn new(bytes: u64) -> ValueBits {
+        ValueBits {
+            bits: quick_cache::sync::Cache::with_weighter(1024, bytes.max(1), BitsBytes),
+        }
+    }
+
+    /// Forgets every set (they are read again on the next request).
+    pub(crate) fn clear(&self) {
+        self.bits.clear();
+    }
+
+    /// The documents of `reader` whose `field` holds `value` (deleted ones included).
+    fn get(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        value: u64,
+    ) -> tantivy::Result<Arc<FixedBitSet>> {
+        let key = (reader.segment_id(), field, value);
+        if let Some(bits) = self.bits.get(&key) {
+            return Ok(bits);
+        }
+        let mut bits = FixedBitSet::with_capacity(reader.max_doc() as usize);
+        let term = Term::from_field_u64(field, value);
+        if let Some(mut postings) = reader
+            .inverted_index(field)?
+            .read_postings(&term, IndexRecordOption::Basic)?
+        {
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                bits.insert(doc as usize);
+                doc = postings.advance();
+            }
+        }
+        let bits = Arc::new(bits);
+        self.bits.insert(key, Arc::clone(&bits));
+        Ok(bits)
+    }
+}
