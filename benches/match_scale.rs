@@ -51,7 +51,7 @@ use silkmatch_core::matching::{MatchSide, Ranker, TextField, Weights, rank};
 use silkmatch_core::{Listing, Timestamp};
 use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_index::store::{self, Store};
-use silkmatch_index::{Engine, MatchRequest, analyse_listing, found_match};
+use silkmatch_index::{Engine, MatchRequest, analyse_listing};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -988,10 +988,11 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
         // Explanations and snippets of the top k, as matches_for builds them.
         sum.explanations += timed(|| {
             for found in &ranked {
-                let candidate = &prepared.candidates[found.candidate_idx];
-                std::hint::black_box(found_match(
+                let idx = found.candidate_idx;
+                std::hint::black_box(ctx.engine.found_match(
                     &prepared.query,
-                    candidate,
+                    &prepared.candidates[idx],
+                    prepared.seqs[idx],
                     found,
                     &ctx.with_explanations,
                     ctx.now,

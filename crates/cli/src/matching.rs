@@ -109,6 +109,7 @@ impl MatchOptions {
             ranker,
             weights,
             explain: self.explain || self.json,
+            snippets: true,
         })
     }
 }

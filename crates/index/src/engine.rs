@@ -11,7 +11,7 @@ use crate::dense::Dense;
 use crate::error::{IndexError, Result};
 use crate::facets::{DEFAULT_FACET_TABLE_BYTES, FacetTables};
 use crate::filter_check::{DEFAULT_VALUE_BITS_BYTES, ValueBits};
-use crate::matching::{DEFAULT_SIDE_CACHE_ENTRIES, SideCache};
+use crate::matching::{DEFAULT_DOC_FREQ_ENTRIES, DEFAULT_SIDE_CACHE_ENTRIES, DocFreqs, SideCache};
 use crate::search_index::SearchIndex;
 use crate::snippet::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
 use crate::store::{self, ListingRow, Store, StoreStats};
@@ -39,6 +39,8 @@ pub struct Engine {
     pub(crate) facet_tables: FacetTables,
     /// Per segment, the documents of each value of the fields hard constraints filter on.
     pub(crate) value_bits: ValueBits,
+    /// Document frequencies of whole-text terms, by searcher generation, for matching.
+    pub(crate) doc_freqs: DocFreqs,
     /// Analysed texts of search hits for snippets, by change sequence number and text.
     pub(crate) token_cache: TokenCache,
 }
@@ -115,6 +117,7 @@ impl Engine {
             dense: Dense::default(),
             facet_tables: FacetTables::new(DEFAULT_FACET_TABLE_BYTES),
             value_bits: ValueBits::new(DEFAULT_VALUE_BITS_BYTES),
+            doc_freqs: DocFreqs::new(DEFAULT_DOC_FREQ_ENTRIES),
             token_cache: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES),
         }
     }

@@ -36,16 +36,23 @@ struct AnyOf {
 pub(crate) struct FilterCheck {
     fields: Fields,
     now: i64,
-    any_of: Vec<AnyOf>,
-    trl: Option<(u64, u64)>,
+    /// Every filter but expiry and exclusions: per field, the values of which a document needs one
+    /// (readiness ranges as their levels, "published" as a status); fields in a fixed order and
+    /// values sorted, so equal filters give equal keys into `ValueBits`.
+    groups: Groups,
     /// Terms whose documents never pass (an excluded id or owner).
     excluded: Vec<Term>,
 }
 
+/// Per field, the values of which a document needs one.
+type Groups = Vec<(Field, Vec<u64>)>;
+
 /// A `FilterCheck` bound to one segment.
 pub(crate) struct SegmentCheck {
-    /// Documents passing every filter but expiry (deleted ones included).
-    allowed: FixedBitSet,
+    /// Documents passing every filter but expiry and exclusions (deleted ones included).
+    allowed: Arc<FixedBitSet>,
+    /// Documents of the excluded ids and owners, ascending.
+    excluded: Vec<DocId>,
     expires_at: Column<i64>,
     now: i64,
     alive: Option<AliveBitSet>,
@@ -131,12 +138,35 @@ impl FilterCheck {
                     .collect(),
             );
         }
-        let trl = (filters.trl_min.is_some() || filters.trl_max.is_some()).then(|| {
-            (
-                filters.trl_min.map_or(0, |trl| u64::from(trl.get())),
-                filters.trl_max.map_or(u64::MAX, |trl| u64::from(trl.get())),
+        push(fields.status, vec![status_code(Status::Published)]);
+        if filters.trl_min.is_some() || filters.trl_max.is_some() {
+            // Readiness levels are 1 to 9: a range is the union of the levels in it.
+            let low = filters.trl_min.map_or(0, |trl| u64::from(trl.get()));
+            let high = filters.trl_max.map_or(u64::MAX, |trl| u64::from(trl.get()));
+            let levels = Trl::RANGE
+                .map(u64::from)
+                .filter(|level| (low..=high).contains(level))
+                .collect();
+            // An empty range passes nothing: kept as a group with no values, not dropped.
+            any_of.push(AnyOf {
+                field: fields.trl,
+                accepted: levels,
+            });
+        }
+        let mut groups: Groups = any_of
+            .into_iter()
+            .map(
+                |AnyOf {
+                     field,
+                     mut accepted,
+                 }| {
+                    accepted.sort_unstable();
+                    accepted.dedup();
+                    (field, accepted)
+                },
             )
-        });
+            .collect();
+        groups.sort();
         let excluded = filters
             .exclude_ids
             .iter()
@@ -151,8 +181,7 @@ impl FilterCheck {
         FilterCheck {
             fields: fields.clone(),
             now: now.unix(),
-            any_of,
-            trl,
+            groups,
             excluded,
         }
     }
@@ -163,40 +192,22 @@ impl FilterCheck {
         reader: &SegmentReader,
         bits: &ValueBits,
     ) -> tantivy::Result<SegmentCheck> {
-        let mut allowed =
-            (*bits.get(reader, self.fields.status, status_code(Status::Published))?).clone();
-        let mut groups: Vec<(Field, Vec<u64>)> = self
-            .any_of
-            .iter()
-            .map(|any| (any.field, any.accepted.clone()))
-            .collect();
-        if let Some((low, high)) = self.trl {
-            // Readiness levels are 1 to 9: the range is the union of the levels in it.
-            let levels = Trl::RANGE
-                .map(u64::from)
-                .filter(|level| (low..=high).contains(level))
-                .collect();
-            groups.push((self.fields.trl, levels));
-        }
-        for (field, accepted) in groups {
-            let mut any = FixedBitSet::with_capacity(allowed.len());
-            for value in accepted {
-                any.union_with(&*bits.get(reader, field, value)?);
-            }
-            allowed.intersect_with(&any);
-        }
+        let allowed = bits.all_of(reader, &self.groups)?;
+        let mut excluded = Vec::new();
         for term in &self.excluded {
             let inverted = reader.inverted_index(term.field())?;
             if let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? {
                 let mut doc = postings.doc();
                 while doc != TERMINATED {
-                    allowed.set(doc as usize, false);
+                    excluded.push(doc);
                     doc = postings.advance();
                 }
             }
         }
+        excluded.sort_unstable();
         Ok(SegmentCheck {
             allowed,
+            excluded,
             expires_at: reader
                 .fast_fields()
                 .i64(reader.schema().get_field_name(self.fields.expires_at))?,
@@ -207,8 +218,8 @@ impl FilterCheck {
 }
 
 impl SegmentCheck {
-    /// Whether `doc` passes every filter but expiry and deletion: one bit test, for a scan that
-    /// looks at many documents and keeps few (`allows` decides for those it keeps).
+    /// Whether `doc` passes every filter but expiry, exclusions and deletion: one bit test, for a
+    /// scan that looks at many documents and keeps few (`allows` decides for those it keeps).
     pub(crate) fn may_pass(&self, doc: DocId) -> bool {
         self.allowed.contains(doc as usize)
     }
@@ -218,25 +229,36 @@ impl SegmentCheck {
         self.allowed.contains(doc as usize)
             && self.expires_at.first(doc).is_some_and(|at| at > self.now)
             && self.alive.as_ref().is_none_or(|alive| alive.is_alive(doc))
+            && self.excluded.binary_search(&doc).is_err()
     }
 }
 
 /// Bounds `ValueBits` by bytes; a segment dropped by a merge ages out.
 pub const DEFAULT_VALUE_BITS_BYTES: u64 = 128 * 1024 * 1024;
 
+/// What a set of `ValueBits` holds, in one segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum BitsKey {
+    /// The documents whose field holds the value.
+    Value(SegmentId, Field, u64),
+    /// The documents that hold one of the values of every group.
+    AllOf(SegmentId, Groups),
+}
+
 #[derive(Clone)]
 struct BitsBytes;
 
-impl quick_cache::Weighter<(SegmentId, Field, u64), Arc<FixedBitSet>> for BitsBytes {
-    fn weight(&self, _: &(SegmentId, Field, u64), bits: &Arc<FixedBitSet>) -> u64 {
+impl quick_cache::Weighter<BitsKey, Arc<FixedBitSet>> for BitsBytes {
+    fn weight(&self, _: &BitsKey, bits: &Arc<FixedBitSet>) -> u64 {
         (bits.len() / 8 + 64) as u64
     }
 }
 
-/// Per segment, the documents that hold one value of one indexed `u64` field, kept between requests
-/// and shared by every match of an engine.
+/// Per segment, the documents that hold one value of one indexed `u64` field, and the combinations
+/// of them requests asked for (a batch asks for the same few again and again), kept between
+/// requests and shared by every match of an engine.
 pub(crate) struct ValueBits {
-    bits: quick_cache::sync::Cache<(SegmentId, Field, u64), Arc<FixedBitSet>, BitsBytes>,
+    bits: quick_cache::sync::Cache<BitsKey, Arc<FixedBitSet>, BitsBytes>,
 }
 
 impl ValueBits {
@@ -252,6 +274,28 @@ impl ValueBits {
         self.bits.clear();
     }
 
+    /// The documents of `reader` that hold one of the values of every group (deleted ones
+    /// included).
+    fn all_of(&self, reader: &SegmentReader, groups: &Groups) -> tantivy::Result<Arc<FixedBitSet>> {
+        let key = BitsKey::AllOf(reader.segment_id(), groups.clone());
+        if let Some(bits) = self.bits.get(&key) {
+            return Ok(bits);
+        }
+        let mut all = FixedBitSet::with_capacity(reader.max_doc() as usize);
+        all.insert_range(..);
+        let mut any = FixedBitSet::with_capacity(reader.max_doc() as usize);
+        for (field, values) in groups {
+            any.clear();
+            for value in values {
+                any.union_with(&*self.get(reader, *field, *value)?);
+            }
+            all.intersect_with(&any);
+        }
+        let all = Arc::new(all);
+        self.bits.insert(key, Arc::clone(&all));
+        Ok(all)
+    }
+
     /// The documents of `reader` whose `field` holds `value` (deleted ones included).
     fn get(
         &self,
@@ -259,7 +303,7 @@ impl ValueBits {
         field: Field,
         value: u64,
     ) -> tantivy::Result<Arc<FixedBitSet>> {
-        let key = (reader.segment_id(), field, value);
+        let key = BitsKey::Value(reader.segment_id(), field, value);
         if let Some(bits) = self.bits.get(&key) {
             return Ok(bits);
         }

@@ -273,6 +273,7 @@ fn score(
                 let Prepared {
                     query: side,
                     candidates,
+                    seqs: _,
                     similarities,
                     meaning_only,
                     stats,

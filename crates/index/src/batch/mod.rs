@@ -68,6 +68,8 @@ pub fn rank_one(engine: &Engine, listing: &Listing, k: usize, now: Timestamp) ->
     let request = MatchRequest {
         k,
         explain: true,
+        // Only a summary of the explanation is kept; highlighted snippets would be thrown away.
+        snippets: false,
         ..MatchRequest::default()
     };
     let request = MatchRequest {

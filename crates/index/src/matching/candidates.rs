@@ -7,8 +7,9 @@ use silkmatch_core::{Kind, Listing, Timestamp, Trl};
 use tantivy::{Searcher, Term};
 
 use super::term_scan::{ScanTerms, Scored, scan_top};
+use crate::engine::Engine;
 use crate::error::Result;
-use crate::filter_check::{FilterCheck, ValueBits};
+use crate::filter_check::FilterCheck;
 use crate::query::Filters;
 use crate::schema::Fields;
 
@@ -38,25 +39,29 @@ pub fn constraint_filters(listing: &Listing) -> Filters {
     }
 }
 
-/// The candidates of `listing` at `now`: the best `n` by `scan_terms` among the listings that pass
-/// its hard constraints, best first, equal scores by `seq` ascending.
-pub(crate) fn candidates(
-    searcher: &Searcher,
-    bits: &ValueBits,
-    fields: &Fields,
-    listing: &Listing,
-    query_terms: &[QueryTerm],
-    now: Timestamp,
-    n: usize,
-) -> Result<Vec<Scored>> {
-    let check = FilterCheck::new(fields, &constraint_filters(listing), now);
-    Ok(scan_top(
-        searcher,
-        &scan_terms(fields, listing, query_terms),
-        &check,
-        bits,
-        n,
-    )?)
+impl Engine {
+    /// The candidates of `listing` at `now` in `searcher`: the best `n` by `scan_terms` among the
+    /// listings that pass its hard constraints, best first, equal scores by `seq` ascending.
+    pub(crate) fn candidates(
+        &self,
+        searcher: &Searcher,
+        listing: &Listing,
+        query_terms: &[QueryTerm],
+        now: Timestamp,
+        n: usize,
+    ) -> Result<Vec<Scored>> {
+        let fields = self.index.fields();
+        let check = FilterCheck::new(fields, &constraint_filters(listing), now);
+        Ok(scan_top(
+            searcher,
+            fields,
+            &self.doc_freqs,
+            &scan_terms(fields, listing, query_terms),
+            &check,
+            &self.value_bits,
+            n,
+        )?)
+    }
 }
 
 /// What makes a listing a candidate, before the hard constraints: the selected terms in the whole
@@ -68,12 +73,7 @@ fn scan_terms(fields: &Fields, listing: &Listing, query_terms: &[QueryTerm]) -> 
     // core model's business when it rescores.
     let text = query_terms
         .iter()
-        .map(|query_term| {
-            (
-                Term::from_field_text(fields.body, &query_term.term),
-                query_term.weight,
-            )
-        })
+        .map(|query_term| (query_term.term.clone(), query_term.weight))
         .collect();
     // Listings of the same technology fields are candidates even when they share no word (another
     // language, other terms for the same thing); the text terms then order them, and the field's

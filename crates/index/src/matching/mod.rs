@@ -18,16 +18,15 @@ use silkmatch_core::matching::{
 use silkmatch_core::{Listing, Timestamp};
 
 pub use candidates::constraint_filters;
-pub(crate) use sides::SideCache;
+pub(crate) use sides::{DEFAULT_DOC_FREQ_ENTRIES, DocFreqs, SideCache};
 pub use sides::{DEFAULT_SIDE_CACHE_ENTRIES, analyse_listing};
 
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
 use crate::query::AnalysedText;
-use crate::search::snippets_for;
+use crate::search::cached_snippets_for;
 use crate::snippet::Snippet;
 use crate::store;
-use candidates::candidates;
 use sides::corpus_stats;
 
 /// Most candidates a match request may rescore.
@@ -44,8 +43,11 @@ pub struct MatchRequest {
     pub ranker: Ranker,
     /// Signal weights.
     pub weights: Weights,
-    /// Whether to build explanations and snippets.
+    /// Whether to build explanations.
     pub explain: bool,
+    /// Whether to highlight, with the explanations, where the query's terms matched in each
+    /// candidate's text (the batch keeps only a summary of the explanation and skips them).
+    pub snippets: bool,
 }
 
 impl Default for MatchRequest {
@@ -56,6 +58,7 @@ impl Default for MatchRequest {
             ranker: Ranker::Reciprocal,
             weights: Weights::defaults(),
             explain: true,
+            snippets: true,
         }
     }
 }
@@ -92,6 +95,9 @@ pub struct Prepared {
     /// Candidates that passed the index's constraint filters, best BM25 first (shared with the
     /// engine's cache of prepared candidates).
     pub candidates: Vec<Arc<MatchSide>>,
+    /// The change sequence number of the version each candidate was prepared from (aligned with
+    /// `candidates`): it keys the cached analyses snippets are cut from.
+    pub seqs: Vec<u64>,
     /// Each candidate's similarity in meaning with the query (aligned with `candidates`), or empty
     /// when there are no listing vectors.
     pub similarities: Vec<Option<f32>>,
@@ -135,6 +141,7 @@ impl Engine {
         let (query_vector, query_keywords) = analyse_listing(listing);
         let query_stats = corpus_stats(
             &searcher,
+            &self.doc_freqs,
             fields,
             query_vector.counts[TextField::Body.idx()].keys(),
         )?;
@@ -155,15 +162,7 @@ impl Engine {
             own_docs,
         );
 
-        let top = candidates(
-            &searcher,
-            &self.value_bits,
-            fields,
-            listing,
-            &query_side.query,
-            now,
-            n_candidates,
-        )?;
+        let top = self.candidates(&searcher, listing, &query_side.query, now, n_candidates)?;
         let mut addresses: Vec<Option<tantivy::DocAddress>> =
             top.iter().map(|scored| Some(scored.address)).collect();
         let mut seqs: Vec<u64> = top.iter().map(|scored| scored.seq).collect();
@@ -256,6 +255,7 @@ impl Engine {
         if !to_prepare.is_empty() {
             let fresh = corpus_stats(
                 &searcher,
+                &self.doc_freqs,
                 fields,
                 to_prepare
                     .iter()
@@ -302,6 +302,7 @@ impl Engine {
         Ok(Prepared {
             query: query_side,
             candidates,
+            seqs: candidate_seqs,
             similarities,
             meaning_only,
             stats,
@@ -318,15 +319,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Vec<(u64, f32)>> {
         let searcher = self.index.searcher();
-        let top = candidates(
-            &searcher,
-            &self.value_bits,
-            self.index.fields(),
-            listing,
-            query_terms,
-            now,
-            n,
-        )?;
+        let top = self.candidates(&searcher, listing, query_terms, now, n)?;
         Ok(top
             .iter()
             .map(|scored| (scored.seq, scored.score))
@@ -340,6 +333,7 @@ impl Engine {
         self.clear_listing_cache();
         self.facet_tables.clear();
         self.value_bits.clear();
+        self.doc_freqs.clear();
         self.token_cache.clear();
     }
 
@@ -359,6 +353,7 @@ impl Engine {
         let Prepared {
             query: query_side,
             candidates: candidate_sides,
+            seqs,
             similarities,
             meaning_only,
             stats,
@@ -378,8 +373,15 @@ impl Engine {
         let matches = ranked
             .iter()
             .map(|found| {
-                let candidate = &candidate_sides[found.candidate_idx];
-                found_match(&query_side, candidate, found, request, now)
+                let idx = found.candidate_idx;
+                self.found_match(
+                    &query_side,
+                    &candidate_sides[idx],
+                    seqs[idx],
+                    found,
+                    request,
+                    now,
+                )
             })
             .collect();
         Ok(MatchResults {
@@ -390,35 +392,42 @@ impl Engine {
     }
 }
 
-/// A ranked candidate as users see it: contact removed and, when asked for, the explanation and
-/// the candidate's text highlighted where the query's terms matched.
-pub fn found_match(
-    query_side: &MatchSide,
-    candidate: &MatchSide,
-    found: &Match,
-    request: &MatchRequest,
-    now: Timestamp,
-) -> FoundMatch {
-    let mut public = candidate.listing.clone();
-    public.body.contact = None;
-    let (explanation, snippets) = if request.explain {
-        let explanation = explain(query_side, candidate, found, &request.weights, now);
-        let matched = AnalysedText {
-            terms: found
-                .forward
-                .matched_terms
-                .iter()
-                .map(|term| (term.clone(), 1))
-                .collect(),
+impl Engine {
+    /// A ranked candidate (prepared from its version `seq`) as users see it: contact removed and,
+    /// when asked for, the explanation and the candidate's text highlighted where the query's
+    /// terms matched (from the cached analyses of that version's texts).
+    pub fn found_match(
+        &self,
+        query_side: &MatchSide,
+        candidate: &MatchSide,
+        seq: u64,
+        found: &Match,
+        request: &MatchRequest,
+        now: Timestamp,
+    ) -> FoundMatch {
+        let mut public = candidate.listing.clone();
+        public.body.contact = None;
+        let explanation = request
+            .explain
+            .then(|| explain(query_side, candidate, found, &request.weights, now));
+        let snippets = if request.explain && request.snippets {
+            let matched = AnalysedText {
+                terms: found
+                    .forward
+                    .matched_terms
+                    .iter()
+                    .map(|term| (term.clone(), 1))
+                    .collect(),
+            };
+            cached_snippets_for(&public, seq, &matched, &self.token_cache)
+        } else {
+            Vec::new()
         };
-        (Some(explanation), snippets_for(&public, &matched))
-    } else {
-        (None, Vec::new())
-    };
-    FoundMatch {
-        listing: public,
-        score: found.score,
-        explanation,
-        snippets,
+        FoundMatch {
+            listing: public,
+            score: found.score,
+            explanation,
+            snippets,
+        }
     }
 }

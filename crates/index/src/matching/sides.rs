@@ -38,9 +38,11 @@ pub fn analyse_listing(listing: &Listing) -> (TermVector, BTreeMap<String, Strin
     (vector, keywords)
 }
 
-/// Corpus statistics for a set of terms, read from one searcher.
+/// Corpus statistics for a set of terms, read from one searcher (document frequencies through
+/// `doc_freqs`).
 pub(crate) fn corpus_stats<'a>(
     searcher: &Searcher,
+    doc_freqs: &DocFreqs,
     fields: &Fields,
     terms: impl Iterator<Item = &'a String>,
 ) -> Result<CorpusStats> {
@@ -60,18 +62,49 @@ pub(crate) fn corpus_stats<'a>(
     let unique: rustc_hash::FxHashSet<&String> = terms.collect();
     let doc_freq = unique
         .into_par_iter()
-        .map(|term| {
-            Ok((
-                term.clone(),
-                searcher.doc_freq(&Term::from_field_text(fields.body, term))?,
-            ))
-        })
+        .map(|term| Ok((term.clone(), doc_freqs.get(searcher, fields, term)?)))
         .collect::<tantivy::Result<rustc_hash::FxHashMap<String, u64>>>()?;
     Ok(CorpusStats {
         n_docs,
         average_lengths,
         doc_freq,
     })
+}
+
+/// Document frequencies kept by default: about 80 B each, so some 20 MB.
+pub const DEFAULT_DOC_FREQ_ENTRIES: usize = 262_144;
+
+/// Document frequencies of whole-text terms by searcher generation (which names one set of
+/// segments, so an entry never goes stale; entries of older generations age out). A match looks up
+/// every distinct term of its listing and of each candidate it prepares, one dictionary lookup per
+/// index segment each; a batch asks for the same terms again and again.
+pub(crate) struct DocFreqs {
+    entries: quick_cache::sync::Cache<(u64, String), u64>,
+}
+
+impl DocFreqs {
+    /// At most `entries` frequencies.
+    pub fn new(entries: usize) -> DocFreqs {
+        DocFreqs {
+            entries: quick_cache::sync::Cache::new(entries.max(1)),
+        }
+    }
+
+    /// The number of documents of `searcher` with `term` in the whole text.
+    pub fn get(&self, searcher: &Searcher, fields: &Fields, term: &str) -> tantivy::Result<u64> {
+        let key = (searcher.generation().generation_id(), term.to_owned());
+        if let Some(doc_freq) = self.entries.get(&key) {
+            return Ok(doc_freq);
+        }
+        let doc_freq = searcher.doc_freq(&Term::from_field_text(fields.body, term))?;
+        self.entries.insert(key, doc_freq);
+        Ok(doc_freq)
+    }
+
+    /// Forgets every frequency (benchmarks measure cold requests with it).
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
 }
 
 /// Prepared candidates kept by default: about 18 KB each (listing, term vector, keywords, and the

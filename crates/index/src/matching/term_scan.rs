@@ -28,12 +28,15 @@ use tantivy::query::Bm25Weight;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
 
+use super::sides::DocFreqs;
 use crate::filter_check::{FilterCheck, SegmentCheck, ValueBits};
+use crate::schema::Fields;
+use tantivy::query::Bm25StatisticsProvider;
 
 /// What the scan scores.
 pub(crate) struct ScanTerms {
-    /// Text terms (in the whole-text field) and their weights; weights must be positive.
-    pub(crate) text: Vec<(Term, Score)>,
+    /// Terms of the whole-text field and their weights (only positive weights count).
+    pub(crate) text: Vec<(String, Score)>,
     /// A listing with fewer of the text terms than this is a candidate only through a field.
     pub(crate) min_text_matches: u8,
     /// Technology-field terms: each one a listing has adds 1.
@@ -123,6 +126,8 @@ thread_local! {
 /// The best `n` candidates for `terms` among the documents `check` allows, best first.
 pub(crate) fn scan_top(
     searcher: &Searcher,
+    fields: &Fields,
+    doc_freqs: &DocFreqs,
     terms: &ScanTerms,
     check: &FilterCheck,
     bits: &ValueBits,
@@ -131,13 +136,22 @@ pub(crate) fn scan_top(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let weights: Vec<(&Term, Bm25Weight)> = terms
+    // What `Bm25Weight::for_terms` computes for one term, with the document frequency from the
+    // cache and the corpus figures read once.
+    let total_docs = searcher.total_num_docs()?;
+    let average_length = searcher.total_num_tokens(fields.body)? as Score / total_docs as Score;
+    let weights: Vec<(Term, Bm25Weight)> = terms
         .text
         .iter()
         .filter(|(_, weight)| weight.is_finite() && *weight > 0.0)
         .map(|(term, weight)| {
-            let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
-            Ok((term, bm25.boost_by(*weight)))
+            let doc_freq = doc_freqs.get(searcher, fields, term)?;
+            let bm25 =
+                Bm25Weight::for_one_term_without_explain(doc_freq, total_docs, average_length);
+            Ok((
+                Term::from_field_text(fields.body, term),
+                bm25.boost_by(*weight),
+            ))
         })
         .collect::<tantivy::Result<_>>()?;
     let mut kept: BinaryHeap<Worst> = BinaryHeap::with_capacity(n + 1);
@@ -163,7 +177,7 @@ pub(crate) fn scan_top(
 fn scan_segment(
     reader: &SegmentReader,
     segment: &SegmentCheck,
-    weights: &[(&Term, Bm25Weight)],
+    weights: &[(Term, Bm25Weight)],
     terms: &ScanTerms,
     sums: &mut Sums,
 ) -> tantivy::Result<()> {
@@ -261,7 +275,7 @@ mod tests {
     use tantivy::{DocAddress, Order};
 
     use super::*;
-    use crate::matching::candidates::{candidates, constraint_filters};
+    use crate::matching::candidates::constraint_filters;
     use crate::query::{Filters, filter_clauses};
     use crate::schema::Fields;
     use crate::{Engine, IndexCommit, Owner, Write};
@@ -331,6 +345,12 @@ mod tests {
             languages: vec![some.language.clone()],
             organisation_kinds: vec![some.organisation.kind],
             sdgs: some.sdgs.clone(),
+            ..Filters::default()
+        });
+        // A readiness range with no level in it passes nothing.
+        filters.push(Filters {
+            trl_min: silkmatch_core::Trl::new(9),
+            trl_max: silkmatch_core::Trl::new(5),
             ..Filters::default()
         });
         filters.push(Filters {
@@ -434,16 +454,9 @@ mod tests {
             let terms = engine.prepare_match(listing, 1, now).unwrap().query.query;
             let filters = constraint_filters(listing);
             for n in [1, 10, 100] {
-                let scanned = candidates(
-                    &searcher,
-                    &engine.value_bits,
-                    fields,
-                    listing,
-                    &terms,
-                    now,
-                    n,
-                )
-                .unwrap();
+                let scanned = engine
+                    .candidates(&searcher, listing, &terms, now, n)
+                    .unwrap();
                 let mut clauses = filter_clauses(fields, &filters, now);
                 clauses.push((
                     Occur::Must,
