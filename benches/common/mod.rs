@@ -30,6 +30,11 @@ use tantivy::{
     Term,
 };
 
+/// The allocator the `silkmatch` binary ships with (`crates/cli/src/main.rs`), so the benches time
+/// what users run; the bare tantivy baselines get it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Listings per `Engine::write` call, as `silkmatch import` writes them.
 pub const BATCH: usize = 2_000;
 
