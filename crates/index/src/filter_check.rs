@@ -5,15 +5,17 @@
 //! its top is cut. Both must agree on every document: a test compares them.
 //!
 //! The bits come from `ValueBits`: per segment, the documents holding one value of one enumerated
-//! field, read once from its postings and kept (a segment never changes once written). A request
-//! combines them (a union within a filter, an intersection across filters) in a few word operations
-//! per 64 documents. Only expiry, which depends on the request's moment, is read per document from
-//! its column, and deleted documents from the segment's alive bits.
+//! field, read once from its postings and kept (a segment never changes once written), combined (a
+//! union within a filter, an intersection across filters) in a few word operations per 64
+//! documents, and the combination kept too, since a batch asks for the same few again and again.
+//! What is not in the bits is checked only on the documents a caller keeps (`allows`): expiry, which
+//! depends on the request's moment, from its column; the excluded id and owner, from a short sorted
+//! list; deleted documents, from the segment's alive bits.
 
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
-use silkmatch_core::{Status, Timestamp, Trl};
+use silkmatch_core::{Ipr, OrganisationKind, Status, Timestamp, Trl};
 use tantivy::columnar::Column;
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
@@ -22,7 +24,6 @@ use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, Term};
 
 use crate::query::Filters;
 use crate::schema::{ANYWHERE, Fields, cooperation_code, kind_code, pack, position, status_code};
-use silkmatch_core::{Ipr, OrganisationKind};
 
 /// A multi-valued constraint: the document needs at least one of `accepted` in `field`.
 #[derive(Debug, Clone)]

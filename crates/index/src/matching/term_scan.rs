@@ -2,9 +2,9 @@
 //! the postings, under the hard constraints, and the best `n` kept.
 //!
 //! Why not a tantivy query: with the constraints as filter clauses every request walks the filters'
-//! postings and range-scans their columns (in proportion to the corpus, 13 ms a match at 1M offers),
-//! and with them as a check on top of block-max WAND the pruning fails exactly when constraints are
-//! tight (the top fills late) and on corpora where many listings share one subject's vocabulary
+//! postings and range-scans their columns, in proportion to the corpus (13 ms of each match at 1M
+//! offers); with them as a check on top of block-max WAND the pruning fails exactly when constraints
+//! are tight (the top fills late) and on corpora where many listings share one subject's vocabulary
 //! (docs/matching.md, "Latency"). Reading each query term's postings once, testing one bit of the
 //! constraints' cached `FilterCheck` per posting and adding the BM25 contribution into a dense
 //! per-document array costs in proportion to the postings of 32 terms only, with no merge or pivot
@@ -24,14 +24,13 @@ use std::collections::BinaryHeap;
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::Postings;
-use tantivy::query::Bm25Weight;
+use tantivy::query::{Bm25StatisticsProvider, Bm25Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::sides::DocFreqs;
 use crate::filter_check::{FilterCheck, SegmentCheck, ValueBits};
 use crate::schema::Fields;
-use tantivy::query::Bm25StatisticsProvider;
 
 /// What the scan scores.
 pub(crate) struct ScanTerms {
