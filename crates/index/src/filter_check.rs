@@ -25,13 +25,6 @@ use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, Term};
 use crate::query::Filters;
 use crate::schema::{ANYWHERE, Fields, cooperation_code, kind_code, pack, position, status_code};
 
-/// A multi-valued constraint: the document needs at least one of `accepted` in `field`.
-#[derive(Debug, Clone)]
-struct AnyOf {
-    field: Field,
-    accepted: Vec<u64>,
-}
-
 /// `Filters` at one moment, with every value turned into the code the index stores.
 #[derive(Debug, Clone)]
 pub(crate) struct FilterCheck {
@@ -62,10 +55,11 @@ pub(crate) struct SegmentCheck {
 impl FilterCheck {
     /// The check `query::filter_clauses(fields, filters, now)` stands for.
     pub(crate) fn new(fields: &Fields, filters: &Filters, now: Timestamp) -> FilterCheck {
-        let mut any_of = Vec::new();
+        // A filter with no values filters nothing.
+        let mut groups: Groups = Vec::new();
         let mut push = |field: Field, accepted: Vec<u64>| {
             if !accepted.is_empty() {
-                any_of.push(AnyOf { field, accepted });
+                groups.push((field, accepted));
             }
         };
         push(
@@ -149,24 +143,12 @@ impl FilterCheck {
                 .filter(|level| (low..=high).contains(level))
                 .collect();
             // An empty range passes nothing: kept as a group with no values, not dropped.
-            any_of.push(AnyOf {
-                field: fields.trl,
-                accepted: levels,
-            });
+            groups.push((fields.trl, levels));
         }
-        let mut groups: Groups = any_of
-            .into_iter()
-            .map(
-                |AnyOf {
-                     field,
-                     mut accepted,
-                 }| {
-                    accepted.sort_unstable();
-                    accepted.dedup();
-                    (field, accepted)
-                },
-            )
-            .collect();
+        for (_, accepted) in &mut groups {
+            accepted.sort_unstable();
+            accepted.dedup();
+        }
         groups.sort();
         let excluded = filters
             .exclude_ids

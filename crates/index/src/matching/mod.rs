@@ -326,8 +326,9 @@ impl Engine {
             .collect())
     }
 
-    /// Forgets every prepared candidate, decoded listing and snippet analysis, and the facet tables, so the next requests read and prepare
-    /// theirs from the store (for measuring cold requests).
+    /// Forgets every prepared candidate, decoded listing and snippet analysis, and the facet
+    /// tables, constraint bit sets and document frequencies, so the next requests read and prepare
+    /// theirs from the store and the index (for measuring cold requests).
     pub fn clear_caches(&self) {
         self.side_cache.clear();
         self.clear_listing_cache();
