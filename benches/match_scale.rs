@@ -28,8 +28,8 @@
 //! 4. Where the time goes: after the latency loop, each need's match is taken apart into the steps
 //!    of `prepare_match` (`analyse_listing` of the need; `Engine::candidate_scan`, the candidate scan
 //!    under the hard constraints; document
-//!    frequencies; `store::listings::get_many` on a second handle of the store; `analyse_listing` of
-//!    the candidates; `MatchSide::new`), `rank`, and `explain` with `snippets_for`, each timed alone.
+//!    frequencies; `store::listings::get_many` on a second handle of the store, with the stored
+//!    analyses; `analysis_of` the candidates, which decodes them; `MatchSide::new`), `rank`, and `explain` with `snippets_for`, each timed alone.
 //!    What the steps do not account for is reported as remainders, so the rows add up to the mean of
 //!    `matches_for`; a negative remainder means the steps ran slower alone than inside it.
 //! 5. Throughput: the Q needs through `matches_for` (explanations on) with `par_iter` on a rayon
@@ -51,7 +51,7 @@ use silkmatch_core::matching::{MatchSide, Ranker, TextField, Weights, rank};
 use silkmatch_core::{Listing, Timestamp};
 use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_index::store::{self, Store};
-use silkmatch_index::{Engine, MatchRequest, analyse_listing};
+use silkmatch_index::{Engine, MatchRequest, analyse_listing, analysis_of};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -921,35 +921,34 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
         })
         .0;
 
-        // Reading the candidates back from SQLite in one statement, as prepare_match does.
+        // Reading the candidates back from SQLite in one statement, with their stored analyses, as
+        // prepare_match does.
         let ids: Vec<String> = prepared
             .candidates
             .iter()
             .map(|candidate| candidate.listing.id.clone())
             .collect();
+        let mut rows = Vec::new();
         sum.store_reads += timed(|| {
-            let rows = ctx
+            rows = ctx
                 .raw
                 .store
-                .read(|connection| store::listings::get_many(connection, &ids))
+                .read(|connection| {
+                    store::listings::get_many(connection, &ids, store::Columns::WithAnalysis)
+                })
                 .expect("the store reads");
-            assert_eq!(rows.len(), ids.len(), "every candidate is in the store");
         })
         .0;
+        assert_eq!(rows.len(), ids.len(), "every candidate is in the store");
 
-        // Analysing the candidates (parallel, as prepare_match does).
-        let listings: Vec<Listing> = prepared
-            .candidates
-            .iter()
-            .map(|candidate| candidate.listing.clone())
-            .collect();
+        // The candidates' analysed texts, decoded from the store (parallel, as prepare_match does).
         let mut analysed = Vec::new();
         sum.candidate_analysis += timed(|| {
-            analysed = listings
+            analysed = rows
                 .into_par_iter()
-                .map(|listing| {
-                    let (vector, keywords) = analyse_listing(&listing);
-                    (listing, vector, keywords)
+                .map(|row| {
+                    let (vector, keywords) = analysis_of(&row);
+                    (row.listing, vector, keywords)
                 })
                 .collect();
         })
@@ -1207,7 +1206,8 @@ impl Report {
                 b.store_reads,
             ),
             (
-                "candidates analysed (`analyse_listing`, parallel)".to_owned(),
+                "candidates' analysed texts decoded from the store (`analysis_of`, parallel)"
+                    .to_owned(),
                 b.candidate_analysis,
             ),
             (

@@ -76,7 +76,7 @@ enum Command {
         /// Listing id or external id.
         id: String,
     },
-    /// Rebuild the search index from the record store.
+    /// Rebuild the search index, and the listings' stored analyses, from the record store.
     Reindex,
     /// Counts of the store and the index.
     Stats {
@@ -203,9 +203,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .with_context(|| format!("cannot rebuild the index in {}", cli.data.display()))?;
             bar.finish_and_clear();
+            let bar = progress::bar("analysing");
+            let analysed = engine
+                .fill_analyses(&|done, total| progress::update(&bar, done, total))
+                .with_context(|| format!("cannot store analyses in {}", cli.data.display()))?;
+            bar.finish_and_clear();
             let stats = engine.stats(now())?;
             engine.close()?;
-            println!("reindexed {} listings", stats.index_documents);
+            println!(
+                "reindexed {} listings; stored the analysis of {analysed}",
+                stats.index_documents
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { json } => {

@@ -14,7 +14,7 @@ use crate::filter_check::{DEFAULT_VALUE_BITS_BYTES, ValueBits};
 use crate::matching::{DEFAULT_DOC_FREQ_ENTRIES, DEFAULT_SIDE_CACHE_ENTRIES, DocFreqs, SideCache};
 use crate::search_index::SearchIndex;
 use crate::snippet::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
-use crate::store::{self, ListingRow, Store, StoreStats};
+use crate::store::{self, Columns, ListingRow, Store, StoreStats};
 
 /// Listings replayed into the index per commit while catching up or rebuilding.
 const REPLAY_BATCH: usize = 20_000;
@@ -190,9 +190,10 @@ impl Engine {
         &self,
         searcher: &tantivy::Searcher,
         addresses: &[tantivy::DocAddress],
+        columns: Columns,
     ) -> Result<Vec<Option<ListingRow>>> {
         let seqs = SearchIndex::listing_seqs(searcher, addresses)?;
-        let mut rows = self.rows_by_seq(&seqs)?;
+        let mut rows = self.rows_by_seq(&seqs, columns)?;
         let moved: Vec<tantivy::DocAddress> = rows
             .iter()
             .zip(addresses)
@@ -203,7 +204,7 @@ impl Engine {
             let ids = SearchIndex::listing_ids(searcher, &moved)?;
             let mut current: std::collections::HashMap<String, ListingRow> = self
                 .store
-                .read(|connection| store::listings::get_many(connection, &ids))?
+                .read(|connection| store::listings::get_many(connection, &ids, columns))?
                 .into_iter()
                 .map(|row| (row.listing.id.clone(), row))
                 .collect();
@@ -221,6 +222,7 @@ impl Engine {
         &self,
         searcher: &tantivy::Searcher,
         hits: &[(u64, Option<tantivy::DocAddress>)],
+        columns: Columns,
     ) -> Result<Vec<Option<ListingRow>>> {
         let addresses: Vec<tantivy::DocAddress> =
             hits.iter().filter_map(|(_, address)| *address).collect();
@@ -229,8 +231,8 @@ impl Engine {
             .filter(|(_, address)| address.is_none())
             .map(|(seq, _)| *seq)
             .collect();
-        let mut by_address = self.hit_rows(searcher, &addresses)?.into_iter();
-        let mut by_seq = self.rows_by_seq(&seqs)?.into_iter();
+        let mut by_address = self.hit_rows(searcher, &addresses, columns)?.into_iter();
+        let mut by_seq = self.rows_by_seq(&seqs, columns)?.into_iter();
         Ok(hits
             .iter()
             .map(|(_, address)| match address {
@@ -242,15 +244,25 @@ impl Engine {
 
     /// The store rows of these listing versions, aligned with `seqs`; `None` for a version the
     /// store has moved on from.
-    pub(crate) fn rows_by_seq(&self, seqs: &[u64]) -> Result<Vec<Option<ListingRow>>> {
+    pub(crate) fn rows_by_seq(
+        &self,
+        seqs: &[u64],
+        columns: Columns,
+    ) -> Result<Vec<Option<ListingRow>>> {
         // A change sequence number names one version for good, so a decoded listing kept under it
-        // is never stale; popular listings skip the store read and the JSON decoding.
+        // is never stale; popular listings skip the store read and the JSON decoding. (The cache
+        // holds listings only: a read for analyses goes to the store.)
         let mut rows: Vec<Option<ListingRow>> = seqs
             .iter()
             .map(|seq| {
-                self.listing_cache.get(seq).map(|listing| ListingRow {
+                let cached = match columns {
+                    Columns::Listing => self.listing_cache.get(seq),
+                    Columns::WithAnalysis => None,
+                };
+                cached.map(|listing| ListingRow {
                     seq: *seq,
                     listing: Listing::clone(&listing),
+                    analysis: None,
                 })
             })
             .collect();
@@ -261,9 +273,9 @@ impl Engine {
             .map(|(seq, _)| *seq)
             .collect();
         if !unread.is_empty() {
-            let read = self
-                .store
-                .read(|connection| store::listings::get_many_by_seq(connection, &unread))?;
+            let read = self.store.read(|connection| {
+                store::listings::get_many_by_seq(connection, &unread, columns)
+            })?;
             for (slot, row) in rows.iter_mut().filter(|row| row.is_none()).zip(read) {
                 if let Some(row) = &row {
                     self.listing_cache

@@ -16,6 +16,7 @@ use crate::error::{IndexError, Result};
 use crate::facets::{FacetCollector, Facets};
 use crate::query::{AnalysedText, Filters, analyse_query, search_query};
 use crate::snippet::{Snippet, TokenCache, Tokens, snippet_of_tokens};
+use crate::store::Columns;
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -165,7 +166,7 @@ impl Engine {
                 let addresses: Vec<DocAddress> =
                     scored.iter().map(|(_, address)| *address).collect();
                 // The index may briefly hold a listing the store has moved on from; the store wins.
-                let rows = self.hit_rows(&searcher, &addresses)?;
+                let rows = self.hit_rows(&searcher, &addresses, Columns::Listing)?;
                 (rows, scored.iter().map(|(score, _)| *score).collect())
             }
             Some(meaning) => {
@@ -194,7 +195,7 @@ impl Engine {
                 }
                 let found: Vec<(u64, Option<DocAddress>)> =
                     hits.iter().map(|hit| (hit.seq, hit.address)).collect();
-                let rows = self.rows_of_hits(&searcher, &found)?;
+                let rows = self.rows_of_hits(&searcher, &found, Columns::Listing)?;
                 (rows, hits.iter().map(|hit| hit.score).collect::<Vec<f32>>())
             }
         };

@@ -1,11 +1,13 @@
 //! The write path. A batch of writes is one SQLite transaction (committed and fsynced before anyone
 //! is answered) and one index commit; every write in the batch gets its own outcome.
 
+use rayon::prelude::*;
 use rusqlite::Transaction;
-use silkmatch_core::{Listing, Status, Timestamp, Validated, check_publishable};
+use silkmatch_core::{Listing, ListingBody, Status, Timestamp, Validated, check_publishable};
 
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
+use crate::matching::{analyse_body, stored_analysis};
 use crate::store::{self, ListingRow};
 
 /// How long a publication lasts unless extended (data model, "Lifecycle").
@@ -132,6 +134,8 @@ impl Engine {
         now: Timestamp,
         index_commit: IndexCommit,
     ) -> Result<Vec<Result<Written>>> {
+        // Bodies are analysed before the store is locked, in parallel (an import's batches are large).
+        let analyses: Vec<Option<BodyAnalysis>> = writes.par_iter().map(BodyAnalysis::of).collect();
         let _writer = self
             .write_lock
             .lock()
@@ -140,18 +144,22 @@ impl Engine {
             let mut seq = store::listings::last_seq(transaction)?;
             let mut outcomes = Vec::with_capacity(writes.len());
             let mut changed = Vec::new();
-            for write in writes {
+            for (write, analysis) in writes.into_iter().zip(&analyses) {
                 // Each write in its own savepoint: one that the store refuses (a constraint) fails
                 // alone instead of taking the rest of the batch, other clients' writes, with it.
                 transaction.execute_batch("SAVEPOINT one_write")?;
                 let mut outcome = apply(transaction, write, now);
                 if let Ok(Written::Created(listing) | Written::Updated(listing)) = &outcome {
-                    match store::listings::put(transaction, listing, seq + 1) {
+                    let analysis = analysis
+                        .as_ref()
+                        .and_then(|analysis| analysis.bytes_for(&listing.body));
+                    match store::listings::put(transaction, listing, seq + 1, analysis) {
                         Ok(()) => {
                             seq += 1;
                             changed.push(ListingRow {
                                 seq,
                                 listing: listing.clone(),
+                                analysis: None,
                             });
                         }
                         Err(err) => {
@@ -188,6 +196,33 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let last_seq = self.store.read(store::listings::last_seq)?;
         self.index.commit(last_seq)
+    }
+}
+
+/// The stored analysis (`matching::stored_analysis`) of the body a write carries, with that body:
+/// it is stored only with a listing whose body is exactly this one.
+struct BodyAnalysis {
+    body: ListingBody,
+    bytes: Vec<u8>,
+}
+
+impl BodyAnalysis {
+    fn of(write: &Write) -> Option<BodyAnalysis> {
+        let body = match write {
+            Write::Upsert { validated, .. }
+            | Write::Create { validated, .. }
+            | Write::Replace { validated, .. } => &validated.body,
+            Write::Publish { .. } | Write::Extend { .. } | Write::Withdraw { .. } => return None,
+        };
+        let (vector, keywords) = analyse_body(body);
+        Some(BodyAnalysis {
+            body: body.clone(),
+            bytes: stored_analysis::encode(&vector, &keywords),
+        })
+    }
+
+    fn bytes_for(&self, body: &ListingBody) -> Option<&[u8]> {
+        (self.body == *body).then_some(self.bytes.as_slice())
     }
 }
 

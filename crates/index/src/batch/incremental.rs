@@ -36,7 +36,7 @@ use crate::error::Result;
 use crate::matching::{MatchRequest, analyse_listing};
 use crate::query::{Filters, filter_clauses};
 use crate::search_index::SearchIndex;
-use crate::store::{self, recommendations::RunRecord};
+use crate::store::{self, Columns, recommendations::RunRecord};
 
 /// Changed listings read per store query.
 const PAGE: usize = 10_000;
@@ -88,7 +88,7 @@ pub(crate) fn affected(
     changed.extend(
         engine
             .store
-            .read(|connection| store::listings::get_many(connection, &unwritten))?
+            .read(|connection| store::listings::get_many(connection, &unwritten, Columns::Listing))?
             .into_iter()
             .map(|row| row.listing),
     );

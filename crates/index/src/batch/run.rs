@@ -20,7 +20,7 @@ use super::{Ranked, incremental, rank_one};
 use crate::dense::VectorsAt;
 use crate::engine::{Engine, Progress};
 use crate::error::{IndexError, Result};
-use crate::store::{self, recommendations::RunRecord};
+use crate::store::{self, Columns, recommendations::RunRecord};
 
 /// The finished output files, relative to `--out`.
 pub const JSONL: &str = "recommendations.jsonl";
@@ -259,7 +259,7 @@ fn rank_chunk(
     let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
     let listings = engine
         .store
-        .read(|connection| store::listings::get_many(connection, &ids))?;
+        .read(|connection| store::listings::get_many(connection, &ids, Columns::Listing))?;
     let mut by_id: std::collections::HashMap<String, silkmatch_core::Listing> = listings
         .into_iter()
         .map(|row| (row.listing.id.clone(), row.listing))

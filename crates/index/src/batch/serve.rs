@@ -6,7 +6,7 @@ use silkmatch_core::Timestamp;
 use super::{Candidate, Ranked};
 use crate::engine::Engine;
 use crate::error::{IndexError, Result};
-use crate::store;
+use crate::store::{self, Columns};
 
 /// A listing's recommendations as the last batch run stored them.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +44,7 @@ pub fn stored(engine: &Engine, id: &str, now: Timestamp) -> Result<Option<Recomm
         .collect();
     let live: std::collections::HashSet<String> = engine
         .store
-        .read(|connection| store::listings::get_many(connection, &ids))?
+        .read(|connection| store::listings::get_many(connection, &ids, Columns::Listing))?
         .into_iter()
         .filter(|row| row.listing.is_live(now))
         .map(|row| row.listing.id)

@@ -17,6 +17,7 @@ use crate::facets::{FacetCount, Facets};
 use crate::query::{Filters, filter_clauses};
 use crate::schema::unpack;
 use crate::search_index::SearchIndex;
+use crate::store::Columns;
 
 /// Listings taken from each side before fusing: the fused ranking covers the first this many of
 /// each (or the page asked for, if deeper).
@@ -176,7 +177,7 @@ impl Engine {
         collector: impl tantivy::collector::Collector<Fruit = Facets>,
     ) -> Result<Facets> {
         let ids: Vec<Term> = self
-            .rows_by_seq(seqs)?
+            .rows_by_seq(seqs, Columns::Listing)?
             .into_iter()
             .flatten()
             .map(|row| Term::from_field_text(self.index.fields().id, &row.listing.id))

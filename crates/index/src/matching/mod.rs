@@ -4,6 +4,7 @@
 
 mod candidates;
 mod sides;
+pub(crate) mod stored_analysis;
 mod term_scan;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use silkmatch_core::matching::{
 use silkmatch_core::{Listing, Timestamp};
 
 pub use candidates::constraint_filters;
+pub(crate) use sides::analyse_body;
 pub(crate) use sides::{DEFAULT_DOC_FREQ_ENTRIES, DocFreqs, SideCache};
 pub use sides::{DEFAULT_SIDE_CACHE_ENTRIES, analyse_listing};
 
@@ -26,7 +28,7 @@ use crate::error::{IndexError, Result};
 use crate::query::AnalysedText;
 use crate::search::cached_snippets_for;
 use crate::snippet::Snippet;
-use crate::store;
+use crate::store::{self, Columns, ListingRow};
 use sides::corpus_stats;
 
 /// Most candidates a match request may rescore.
@@ -123,6 +125,16 @@ struct Unprepared {
     listing: Listing,
     vector: TermVector,
     keywords: BTreeMap<String, String>,
+}
+
+/// The analysed text of a row read with `Columns::WithAnalysis`: the analysis stored with the
+/// listing, else (a row from an older store, or of another analysis version) the same analysis done
+/// now.
+pub fn analysis_of(row: &ListingRow) -> (TermVector, BTreeMap<String, String>) {
+    row.analysis
+        .as_deref()
+        .and_then(stored_analysis::decode)
+        .unwrap_or_else(|| analyse_listing(&row.listing))
 }
 
 impl Engine {
@@ -222,7 +234,7 @@ impl Engine {
             .iter()
             .map(|position| (seqs[*position], addresses[*position]))
             .collect();
-        let rows = self.rows_of_hits(&searcher, &absent_hits)?;
+        let rows = self.rows_of_hits(&searcher, &absent_hits, Columns::WithAnalysis)?;
         let mut to_prepare: Vec<Unprepared> = stale
             .into_iter()
             .map(|(position, seq, side)| {
@@ -242,7 +254,7 @@ impl Engine {
                 .zip(rows)
                 .filter_map(|(position, row)| {
                     let row = row?;
-                    let (vector, keywords) = analyse_listing(&row.listing);
+                    let (vector, keywords) = analysis_of(&row);
                     Some(Unprepared {
                         position,
                         seq: row.seq,

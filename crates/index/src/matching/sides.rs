@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-use silkmatch_core::Listing;
 use silkmatch_core::matching::{CorpusStats, MatchSide, TermVector};
+use silkmatch_core::{Listing, ListingBody};
 use tantivy::{Searcher, Term};
 
 use crate::analyzers::Analysis;
@@ -18,8 +17,14 @@ use crate::schema::{Fields, field_texts};
 
 /// A listing's analysed text and its normalised keywords, from the same analyzers the index uses.
 pub fn analyse_listing(listing: &Listing) -> (TermVector, BTreeMap<String, String>) {
+    analyse_body(&listing.body)
+}
+
+/// `analyse_listing` of any listing with this body: the analysis depends on nothing else, so
+/// writers store it with the body (`stored_analysis`).
+pub(crate) fn analyse_body(body: &ListingBody) -> (TermVector, BTreeMap<String, String>) {
     let mut vector = TermVector::default();
-    for (field, analysis, text) in field_texts(&listing.body) {
+    for (field, analysis, text) in field_texts(body) {
         let terms = analysis.terms(text);
         vector.lengths[field.idx()] += terms.len() as u32;
         let counts = &mut vector.counts[field.idx()];
@@ -27,9 +32,8 @@ pub fn analyse_listing(listing: &Listing) -> (TermVector, BTreeMap<String, Strin
             *counts.entry(term).or_insert(0) += 1;
         }
     }
-    let own = Analysis::for_language(listing.body.language.as_str());
-    let keywords = listing
-        .body
+    let own = Analysis::for_language(body.language.as_str());
+    let keywords = body
         .keywords
         .iter()
         .map(|keyword| (own.terms(keyword).join(" "), keyword.clone()))
@@ -59,11 +63,14 @@ pub(crate) fn corpus_stats<'a>(
             tokens as f32 / n_docs as f32
         };
     }
-    let unique: rustc_hash::FxHashSet<&String> = terms.collect();
-    let doc_freq = unique
-        .into_par_iter()
-        .map(|term| Ok((term.clone(), doc_freqs.get(searcher, fields, term)?)))
-        .collect::<tantivy::Result<rustc_hash::FxHashMap<String, u64>>>()?;
+    // One lookup per distinct term, in this thread: a cached frequency costs less than handing
+    // the lookups to other threads and merging their maps.
+    let mut doc_freq = rustc_hash::FxHashMap::default();
+    for term in terms {
+        if !doc_freq.contains_key(term) {
+            doc_freq.insert(term.clone(), doc_freqs.get(searcher, fields, term)?);
+        }
+    }
     Ok(CorpusStats {
         n_docs,
         average_lengths,
@@ -92,18 +99,28 @@ impl DocFreqs {
 
     /// The number of documents of `searcher` with `term` in the whole text.
     pub fn get(&self, searcher: &Searcher, fields: &Fields, term: &str) -> tantivy::Result<u64> {
-        let key = (searcher.generation().generation_id(), term.to_owned());
-        if let Some(doc_freq) = self.entries.get(&key) {
+        let generation = searcher.generation().generation_id();
+        if let Some(doc_freq) = self.entries.get(&TermAt(generation, term)) {
             return Ok(doc_freq);
         }
         let doc_freq = searcher.doc_freq(&Term::from_field_text(fields.body, term))?;
-        self.entries.insert(key, doc_freq);
+        self.entries.insert((generation, term.to_owned()), doc_freq);
         Ok(doc_freq)
     }
 
     /// Forgets every frequency (benchmarks measure cold requests with it).
     pub fn clear(&self) {
         self.entries.clear();
+    }
+}
+
+/// A `DocFreqs` key borrowed: a lookup allocates nothing (hashes as the owned key does).
+#[derive(Hash)]
+struct TermAt<'a>(u64, &'a str);
+
+impl quick_cache::Equivalent<(u64, String)> for TermAt<'_> {
+    fn equivalent(&self, key: &(u64, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
     }
 }
 

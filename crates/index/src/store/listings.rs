@@ -14,10 +14,32 @@ pub struct ListingRow {
     pub seq: u64,
     /// The listing.
     pub listing: Listing,
+    /// The analysis of its body stored with it (`matching::stored_analysis`), when the read asked
+    /// for it (`Columns::WithAnalysis`) and the store has one.
+    pub analysis: Option<Vec<u8>>,
+}
+
+/// What a read of whole rows returns besides the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// The listing only: pages and search results.
+    Listing,
+    /// The listing and its stored analysis: match candidates, which would otherwise analyse it.
+    WithAnalysis,
+}
+
+impl Columns {
+    fn select(self) -> &'static str {
+        match self {
+            Columns::Listing => COLUMNS,
+            Columns::WithAnalysis => COLUMNS_WITH_ANALYSIS,
+        }
+    }
 }
 
 const COLUMNS: &str =
-    "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body";
+    "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body, NULL";
+const COLUMNS_WITH_ANALYSIS: &str = "id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body, analysis";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((
@@ -31,6 +53,11 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         row.get(7)?,
         row.get(8)?,
         row.get(9)?,
+        // Derived bytes: anything but a blob there (a hand-edited store) reads as none stored.
+        match row.get_ref(10)? {
+            rusqlite::types::ValueRef::Blob(bytes) => Some(bytes.to_vec()),
+            _ => None,
+        },
     ))
 }
 
@@ -45,10 +72,23 @@ type RawRow = (
     Option<i64>,
     Option<i64>,
     String,
+    Option<Vec<u8>>,
 );
 
 fn decode(
-    (id, seq, owner, status, version, created_at, updated_at, published_at, expires_at, body): RawRow,
+    (
+        id,
+        seq,
+        owner,
+        status,
+        version,
+        created_at,
+        updated_at,
+        published_at,
+        expires_at,
+        body,
+        analysis,
+    ): RawRow,
 ) -> Result<ListingRow> {
     let corrupt = |reason: String| IndexError::Corrupt {
         id: id.clone(),
@@ -70,21 +110,31 @@ fn decode(
             expires_at: expires_at.map(Timestamp::from_unix),
             body,
         },
+        analysis,
     })
 }
 
-/// Inserts or replaces a listing under a new change sequence number.
-pub fn put(connection: &Connection, listing: &Listing, seq: u64) -> Result<()> {
+/// Inserts or replaces a listing under a new change sequence number, with `analysis`, the stored
+/// analysis of its body when the writer has it. Without one, a row whose body is unchanged (a
+/// status change) keeps the analysis it has, and any other row is left without.
+pub fn put(
+    connection: &Connection,
+    listing: &Listing,
+    seq: u64,
+    analysis: Option<&[u8]>,
+) -> Result<()> {
     let body = serde_json::to_string(&listing.body).map_err(|err| IndexError::Corrupt {
         id: listing.id.clone(),
         reason: err.to_string(),
     })?;
     let mut statement = connection.prepare_cached(
-        "INSERT INTO listings (id, seq, kind, owner, external_id, status, language, country, readiness, version, created_at, updated_at, published_at, expires_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        "INSERT INTO listings (id, seq, kind, owner, external_id, status, language, country, readiness, version, created_at, updated_at, published_at, expires_at, body, analysis)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, kind = excluded.kind, external_id = excluded.external_id, status = excluded.status,
            language = excluded.language, country = excluded.country, readiness = excluded.readiness, version = excluded.version,
-           updated_at = excluded.updated_at, published_at = excluded.published_at, expires_at = excluded.expires_at, body = excluded.body",
+           updated_at = excluded.updated_at, published_at = excluded.published_at, expires_at = excluded.expires_at,
+           analysis = CASE WHEN excluded.analysis IS NOT NULL THEN excluded.analysis WHEN listings.body = excluded.body THEN listings.analysis END,
+           body = excluded.body",
     )?;
     statement.execute(params![
         listing.id,
@@ -102,6 +152,7 @@ pub fn put(connection: &Connection, listing: &Listing, seq: u64) -> Result<()> {
         listing.published_at.map(Timestamp::unix),
         listing.expires_at.map(Timestamp::unix),
         body,
+        analysis,
     ])?;
     Ok(())
 }
@@ -127,13 +178,18 @@ pub fn seq_and_version(connection: &Connection, id: &str) -> Result<Option<(u64,
 }
 
 /// The listings with these ids, in the order asked (missing ones left out), in one statement.
-pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRow>> {
+pub fn get_many(
+    connection: &Connection,
+    ids: &[String],
+    columns: Columns,
+) -> Result<Vec<ListingRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders = vec!["?"; ids.len()].join(", ");
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM listings WHERE id IN ({placeholders})"
+        "SELECT {} FROM listings WHERE id IN ({placeholders})",
+        columns.select()
     ))?;
     let rows = statement
         .query_map(rusqlite::params_from_iter(ids), from_row)?
@@ -148,13 +204,18 @@ pub fn get_many(connection: &Connection, ids: &[String]) -> Result<Vec<ListingRo
 
 /// The rows written under these change sequence numbers, aligned with `seqs`: `None` where the
 /// listing has been written again since (its current row has a newer `seq`).
-pub fn get_many_by_seq(connection: &Connection, seqs: &[u64]) -> Result<Vec<Option<ListingRow>>> {
+pub fn get_many_by_seq(
+    connection: &Connection,
+    seqs: &[u64],
+    columns: Columns,
+) -> Result<Vec<Option<ListingRow>>> {
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders = vec!["?"; seqs.len()].join(", ");
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM listings WHERE seq IN ({placeholders})"
+        "SELECT {} FROM listings WHERE seq IN ({placeholders})",
+        columns.select()
     ))?;
     let rows = statement
         .query_map(rusqlite::params_from_iter(seqs), from_row)?
@@ -239,6 +300,59 @@ pub fn changed_since(
         .query_map(params![after_seq, limit as i64], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(decode).collect()
+}
+
+/// Up to `limit` listings after `after_seq`, in change order, whose stored analysis is missing or
+/// does not start with `header` (another format or analysis version): what a refill rewrites.
+pub fn without_analysis(
+    connection: &Connection,
+    after_seq: u64,
+    header: &[u8],
+    limit: usize,
+) -> Result<Vec<(u64, ListingBody)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, seq, body FROM listings
+         WHERE seq > ?1 AND (analysis IS NULL OR substr(analysis, 1, ?2) != ?3)
+         ORDER BY seq LIMIT ?4",
+    )?;
+    let rows = statement
+        .query_map(
+            params![after_seq, header.len() as i64, header, limit as i64],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, u64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, seq, body)| {
+            let body = serde_json::from_str(&body).map_err(|err| IndexError::Corrupt {
+                id,
+                reason: err.to_string(),
+            })?;
+            Ok((seq, body))
+        })
+        .collect()
+}
+
+/// How many listings `without_analysis` would give from the start.
+pub fn count_without_analysis(connection: &Connection, header: &[u8]) -> Result<u64> {
+    Ok(connection.query_row(
+        "SELECT COUNT(*) FROM listings WHERE analysis IS NULL OR substr(analysis, 1, ?1) != ?2",
+        params![header.len() as i64, header],
+        |row| row.get(0),
+    )?)
+}
+
+/// Stores `analysis` for the version `seq` of a listing; a version written over since is left alone.
+pub fn set_analysis(connection: &Connection, seq: u64, analysis: &[u8]) -> Result<()> {
+    let mut statement =
+        connection.prepare_cached("UPDATE listings SET analysis = ?2 WHERE seq = ?1")?;
+    statement.execute(params![seq, analysis])?;
+    Ok(())
 }
 
 /// The newest change sequence number, 0 for an empty store.

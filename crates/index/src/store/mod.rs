@@ -13,13 +13,13 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use listings::{ListingRow, StoreStats};
+pub use listings::{Columns, ListingRow, StoreStats};
 pub use organisations::OrganisationRecord;
 
 use crate::error::{IndexError, Result};
 
 /// Bumped with every schema change; `migrate` brings older stores forward.
-const STORE_VERSION: i64 = 4;
+const STORE_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS organisations (
@@ -164,6 +164,71 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     if !has_vectors_columns {
         connection.execute_batch(recommendations::SCHEMA_V4)?;
     }
+    // Version 5: each listing's analysed text, stored with it (`matching::stored_analysis`); rows
+    // of older stores have none until `silkmatch reindex` and are analysed when read meanwhile.
+    // The expiry index serves the batch's "which listings lapsed since the last run".
+    let has_analysis_column: bool = connection.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('listings') WHERE name = 'analysis'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_analysis_column {
+        connection.execute_batch("ALTER TABLE listings ADD COLUMN analysis BLOB")?;
+    }
+    connection.execute_batch(
+        "CREATE INDEX IF NOT EXISTS listings_expiry ON listings (status, expires_at)",
+    )?;
     connection.pragma_update(None, "user_version", STORE_VERSION)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(connection: &Connection) -> i64 {
+        connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_version_4_store_is_brought_forward_once_and_keeps_its_listings() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let connection = Connection::open(dir.path().join("store.sqlite3")).unwrap();
+            for schema in [
+                SCHEMA,
+                recommendations::SCHEMA,
+                embeddings::SCHEMA,
+                idempotency::SCHEMA,
+                recommendations::SCHEMA_V4,
+            ] {
+                connection.execute_batch(schema).unwrap();
+            }
+            connection
+                .execute_batch(
+                    "INSERT INTO organisations VALUES ('o', 'Org', 'university', NULL, 'CN', 0);
+                     INSERT INTO listings VALUES ('l', 7, 'offer', 'o', NULL, 'published', 'en', 'CN', 5, 1, 0, 0, 0, 100, '{}');
+                     PRAGMA user_version = 4;",
+                )
+                .unwrap();
+        }
+        for _ in 0..2 {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .read(|connection| {
+                    assert_eq!(user_version(connection), STORE_VERSION);
+                    let analysis: Option<Vec<u8>> = connection.query_row(
+                        "SELECT analysis FROM listings WHERE seq = 7",
+                        [],
+                        |row| row.get(0),
+                    )?;
+                    assert_eq!(analysis, None);
+                    assert_eq!(listings::count_without_analysis(connection, &[1, 2, 3])?, 1);
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
 }
