@@ -947,7 +947,7 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
             analysed = rows
                 .into_par_iter()
                 .map(|row| {
-                    let (vector, keywords) = analysis_of(&row);
+                    let (vector, keywords) = analysis_of(&row.listing, row.analysis.as_deref());
                     (row.listing, vector, keywords)
                 })
                 .collect();

@@ -76,9 +76,11 @@ pub struct RankArgs {
     #[arg(long)]
     no_store: bool,
     /// Prepared match candidates kept in memory (about 18 KB each, measured): a candidate shared by many
-    /// listings is read and analysed once per run instead of once per listing.
-    #[arg(long, default_value_t = BATCH_MATCH_CACHE)]
-    match_cache: usize,
+    /// listings is prepared once per run instead of once per listing. 0 keeps none. Default: 65 536
+    /// while the listings candidates come from are at most twice that, else none (it would hold too
+    /// small a share of them to pay).
+    #[arg(long)]
+    match_cache: Option<usize>,
     /// Rank with the listing vectors as embedding had them at this change (`silkmatch stats --json`:
     /// `meaning.reached_seq`) instead of as stored now: give every shard of one run the same.
     #[arg(long)]
@@ -115,7 +117,7 @@ fn parse_now(text: &str) -> anyhow::Result<Timestamp> {
     })
 }
 
-/// Default of `batch rank --match-cache`: about 1.2 GB of prepared candidates at most.
+/// Most prepared candidates `batch rank` keeps unless told (`--match-cache`): about 1.2 GB.
 const BATCH_MATCH_CACHE: usize = 65_536;
 
 /// Runs `batch`. Parameters are checked before the data directory is opened.
@@ -232,7 +234,16 @@ fn rank(data: &Path, args: RankArgs) -> anyhow::Result<ExitCode> {
         bail!("--k must be between 1 and 100; got {}", options.k);
     }
     let mut engine = open_shared(data)?;
-    engine.set_match_cache_entries(args.match_cache);
+    let match_cache = match args.match_cache {
+        Some(entries) => entries,
+        None => batch::match_cache_entries(
+            &engine,
+            options.direction,
+            options.now.unwrap_or(options.wall_clock),
+            BATCH_MATCH_CACHE,
+        )?,
+    };
+    engine.set_match_cache_entries(match_cache);
     let bar = crate::progress::bar("ranking");
     let outcome = batch::run(&engine, &options, &|done, total| {
         crate::progress::update(&bar, done, total)

@@ -141,7 +141,7 @@ impl Engine {
     }
 
     /// Sets how many prepared match candidates are kept (each about 18 KB); a batch over the whole
-    /// corpus wants them all, a small server fewer. Drops what was cached.
+    /// corpus with few offers wants them all, a small server fewer, 0 none. Drops what was cached.
     pub fn set_match_cache_entries(&mut self, entries: usize) {
         self.side_cache = SideCache::new(entries);
     }

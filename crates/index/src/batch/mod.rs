@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::matching::MatchRequest;
 
 pub use output::{csv_header, csv_rows, jsonl_line};
-pub use plan::{Direction, Partition, plan_ids};
+pub use plan::{Direction, Partition, match_cache_entries, plan_ids};
 pub use run::{BatchOptions, Outcome, rank_ids, run, vectors_for_run};
 pub use serve::{Recommendations, stored};
 pub use summary::{ScoreDistribution, Summary};

@@ -27,6 +27,15 @@ impl Direction {
         }
     }
 
+    /// The kinds the ranked listings' candidates are of.
+    pub fn candidate_kinds(self) -> &'static [Kind] {
+        match self {
+            Direction::Needs => &[Kind::Offer],
+            Direction::Offers => &[Kind::Need],
+            Direction::Both => &[Kind::Need, Kind::Offer],
+        }
+    }
+
     /// `needs`, `offers` or `both`, as on the command line and in run records.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +118,32 @@ pub fn open_listings(engine: &Engine, direction: Direction, now: Timestamp) -> R
     Ok(ids)
 }
 
+/// Prepared candidates a run keeps between listings when it may keep up to `most`: all of them
+/// while they can hold at least half the listings candidates come from, else none. A listing's
+/// candidates are mostly its own, so the share of candidates found in the cache is about the
+/// share of that pool it holds. Where that share is small, keeping candidates costs more than it
+/// saves: every prepared side outlives its listing and is freed later by another thread
+/// (measured at 1 000 000 offers, `docs/batch.md`).
+pub fn match_cache_entries(
+    engine: &Engine,
+    direction: Direction,
+    now: Timestamp,
+    most: usize,
+) -> Result<usize> {
+    let mut pool = 0u64;
+    for kind in direction.candidate_kinds() {
+        pool += engine.store.read(|connection| {
+            store::recommendations::count_open(connection, kind.as_str(), now.unix())
+        })?;
+    }
+    Ok(cache_entries_for_pool(pool, most))
+}
+
+/// `match_cache_entries` for a pool of `pool` candidate listings.
+fn cache_entries_for_pool(pool: u64, most: usize) -> usize {
+    if pool <= 2 * most as u64 { most } else { 0 }
+}
+
 /// The ids a run (or shard) plans to rank, in output order.
 pub fn plan_ids(
     engine: &Engine,
@@ -126,6 +161,16 @@ pub fn plan_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_is_kept_only_while_it_can_hold_half_the_pool() {
+        assert_eq!(cache_entries_for_pool(0, 65_536), 65_536);
+        assert_eq!(cache_entries_for_pool(100_000, 65_536), 65_536);
+        assert_eq!(cache_entries_for_pool(131_072, 65_536), 65_536);
+        assert_eq!(cache_entries_for_pool(131_073, 65_536), 0);
+        assert_eq!(cache_entries_for_pool(1_000_000, 65_536), 0);
+        assert_eq!(cache_entries_for_pool(10, 0), 0);
+    }
 
     #[test]
     fn partitions_cover_the_plan_once_in_order() {

@@ -28,7 +28,7 @@ use crate::error::{IndexError, Result};
 use crate::query::AnalysedText;
 use crate::search::cached_snippets_for;
 use crate::snippet::Snippet;
-use crate::store::{self, Columns, ListingRow};
+use crate::store::{self, Columns};
 use sides::corpus_stats;
 
 /// Most candidates a match request may rescore.
@@ -127,14 +127,16 @@ struct Unprepared {
     keywords: BTreeMap<String, String>,
 }
 
-/// The analysed text of a row read with `Columns::WithAnalysis`: the analysis stored with the
-/// listing, else (a row from an older store, or of another analysis version) the same analysis done
-/// now.
-pub fn analysis_of(row: &ListingRow) -> (TermVector, BTreeMap<String, String>) {
-    row.analysis
-        .as_deref()
+/// The analysed text of `listing`: `stored`, its analysis as the store keeps it (read with
+/// `Columns::WithAnalysis`), else (a listing not stored, a row from an older store, or of another
+/// analysis version) the same analysis done now.
+pub fn analysis_of(
+    listing: &Listing,
+    stored: Option<&[u8]>,
+) -> (TermVector, BTreeMap<String, String>) {
+    stored
         .and_then(stored_analysis::decode)
-        .unwrap_or_else(|| analyse_listing(&row.listing))
+        .unwrap_or_else(|| analyse_listing(listing))
 }
 
 impl Engine {
@@ -150,22 +152,25 @@ impl Engine {
         let searcher = self.index.searcher();
         let generation = searcher.generation().generation_id();
         let fields = self.index.fields();
-        let (query_vector, query_keywords) = analyse_listing(listing);
+        let stored = self
+            .store
+            .read(|connection| store::listings::stored_version(connection, &listing.id))?;
+        // A stored, live query listing is in the index itself: its own document frequency does not count.
+        let own_docs = u64::from(listing.is_live(now) && stored.is_some());
+        // The stored version (its change sequence number and analysis), when `listing` is that version.
+        let (query_seq, stored_analysis) = match stored {
+            Some(stored) if stored.version == listing.version => {
+                (Some(stored.seq), stored.analysis)
+            }
+            _ => (None, None),
+        };
+        let (query_vector, query_keywords) = analysis_of(listing, stored_analysis.as_deref());
         let query_stats = corpus_stats(
             &searcher,
             &self.doc_freqs,
             fields,
             query_vector.counts[TextField::Body.idx()].keys(),
         )?;
-        let stored = self
-            .store
-            .read(|connection| store::listings::seq_and_version(connection, &listing.id))?;
-        // A stored, live query listing is in the index itself: its own document frequency does not count.
-        let own_docs = u64::from(listing.is_live(now) && stored.is_some());
-        // The stored version's change sequence number, when `listing` is that version.
-        let query_seq = stored
-            .filter(|(_, version)| *version == listing.version)
-            .map(|(seq, _)| seq);
         let query_side = MatchSide::new(
             listing.clone(),
             query_vector,
@@ -254,7 +259,7 @@ impl Engine {
                 .zip(rows)
                 .filter_map(|(position, row)| {
                     let row = row?;
-                    let (vector, keywords) = analysis_of(&row);
+                    let (vector, keywords) = analysis_of(&row.listing, row.analysis.as_deref());
                     Some(Unprepared {
                         position,
                         seq: row.seq,

@@ -142,31 +142,35 @@ pub(crate) struct CachedSide {
 
 /// Prepared candidate sides by the change sequence number of the version they were built from.
 pub(crate) struct SideCache {
-    entries: quick_cache::sync::Cache<u64, Arc<CachedSide>>,
+    /// `None` when the cache is off (zero entries).
+    entries: Option<quick_cache::sync::Cache<u64, Arc<CachedSide>>>,
 }
 
 impl SideCache {
-    /// A cache of at most `entries` sides.
+    /// A cache of at most `entries` sides; none at all for 0.
     pub fn new(entries: usize) -> SideCache {
         SideCache {
-            entries: quick_cache::sync::Cache::new(entries.max(1)),
+            entries: (entries > 0).then(|| quick_cache::sync::Cache::new(entries)),
         }
     }
 
     /// The side of version `seq`, if cached.
     pub fn get(&self, seq: u64) -> Option<Arc<CachedSide>> {
-        self.entries.get(&seq)
+        self.entries.as_ref()?.get(&seq)
     }
 
     /// Keeps `side`, built from version `seq` under searcher `generation`, with the document
     /// frequencies of its query terms taken from `stats`.
     pub fn insert(&self, seq: u64, generation: u64, side: Arc<MatchSide>, stats: &CorpusStats) {
+        let Some(entries) = &self.entries else {
+            return;
+        };
         let doc_freq = side
             .query
             .iter()
             .map(|term| stats.doc_freq.get(&term.term).copied().unwrap_or(0))
             .collect();
-        self.entries.insert(
+        entries.insert(
             seq,
             Arc::new(CachedSide {
                 generation,
@@ -178,6 +182,8 @@ impl SideCache {
 
     /// Forgets every side (benchmarks measure cold requests with it).
     pub fn clear(&self) {
-        self.entries.clear();
+        if let Some(entries) = &self.entries {
+            entries.clear();
+        }
     }
 }

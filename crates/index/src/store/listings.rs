@@ -53,12 +53,17 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         row.get(7)?,
         row.get(8)?,
         row.get(9)?,
-        // Derived bytes: anything but a blob there (a hand-edited store) reads as none stored.
-        match row.get_ref(10)? {
-            rusqlite::types::ValueRef::Blob(bytes) => Some(bytes.to_vec()),
-            _ => None,
-        },
+        blob(row, 10)?,
     ))
+}
+
+/// Column `index` when it holds a blob. The analysis column is derived bytes: anything else there
+/// (a hand-edited store) reads as none stored.
+fn blob(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<Vec<u8>>> {
+    Ok(match row.get_ref(index)? {
+        rusqlite::types::ValueRef::Blob(bytes) => Some(bytes.to_vec()),
+        _ => None,
+    })
 }
 
 type RawRow = (
@@ -168,12 +173,30 @@ pub fn get(connection: &Connection, id: &str) -> Result<Option<ListingRow>> {
         .transpose()
 }
 
-/// The change sequence number and version of a stored listing.
-pub fn seq_and_version(connection: &Connection, id: &str) -> Result<Option<(u64, u64)>> {
+/// Which version of a listing the store holds, and its stored analysis: what a match for a listing
+/// needs to know of it besides the listing itself.
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    /// The change sequence number of the version.
+    pub seq: u64,
+    /// The version.
+    pub version: u64,
+    /// Its stored analysis, when there is one.
+    pub analysis: Option<Vec<u8>>,
+}
+
+/// The version of the listing with this id that the store holds.
+pub fn stored_version(connection: &Connection, id: &str) -> Result<Option<StoredVersion>> {
     let mut statement =
-        connection.prepare_cached("SELECT seq, version FROM listings WHERE id = ?1")?;
+        connection.prepare_cached("SELECT seq, version, analysis FROM listings WHERE id = ?1")?;
     Ok(statement
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([id], |row| {
+            Ok(StoredVersion {
+                seq: row.get(0)?,
+                version: row.get(1)?,
+                analysis: blob(row, 2)?,
+            })
+        })
         .optional()?)
 }
 

@@ -197,6 +197,16 @@ pub fn open_ids(connection: &Connection, kind: &str, now: i64) -> Result<Vec<Str
     Ok(rows)
 }
 
+/// How many listings of `kind` are open at `now` (what `open_ids` would list).
+pub fn count_open(connection: &Connection, kind: &str, now: i64) -> Result<u64> {
+    Ok(connection.query_row(
+        "SELECT COUNT(*) FROM listings WHERE kind = ?1 AND status = 'published'
+           AND (expires_at IS NULL OR expires_at > ?2)",
+        params![kind, now],
+        |row| row.get(0),
+    )?)
+}
+
 /// Ids of listings whose publication lapsed in `(after, until]`: they changed without a write.
 pub fn expired_between(connection: &Connection, after: i64, until: i64) -> Result<Vec<String>> {
     let mut statement = connection.prepare_cached(
