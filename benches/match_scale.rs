@@ -601,13 +601,16 @@ enum Contender {
 }
 
 impl Contender {
-    /// In turn order: the cold ones empty the cache, then leave this need's candidates prepared
-    /// for the warm ones that follow.
+    /// In turn order: the cold ones empty the caches; the last of them answers the need in full,
+    /// so the warm ones that follow find its candidates prepared and their texts' analyses for
+    /// snippets cached, as for a need asked before. (Until session 6 `PrepareCold` came last: the
+    /// warm `matches_for` then analysed its matches' texts for snippets afresh, and the 1-thread
+    /// run after it did not, which made that run look faster.)
     const ALL: [Contender; 9] = [
         Contender::Bare,
         Contender::BareTop100,
-        Contender::SilkmatchCold,
         Contender::PrepareCold,
+        Contender::SilkmatchCold,
         Contender::Silkmatch,
         Contender::SilkmatchNoExplain,
         Contender::SilkmatchOneThread,

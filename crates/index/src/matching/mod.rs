@@ -253,11 +253,10 @@ impl Engine {
                 }
             })
             .collect();
-        to_prepare.par_extend(
-            absent
-                .into_par_iter()
-                .zip(rows)
-                .filter_map(|(position, row)| {
+        // (Only when there is something to decode: a warm request stays on its own thread.)
+        if !absent.is_empty() {
+            to_prepare.par_extend(absent.into_par_iter().zip(rows).filter_map(
+                |(position, row)| {
                     let row = row?;
                     let (vector, keywords) = analysis_of(&row.listing, row.analysis.as_deref());
                     Some(Unprepared {
@@ -267,8 +266,9 @@ impl Engine {
                         vector,
                         keywords,
                     })
-                }),
-        );
+                },
+            ));
+        }
         if !to_prepare.is_empty() {
             let fresh = corpus_stats(
                 &searcher,
