@@ -351,7 +351,7 @@ mod tests {
             .read(|c| {
                 store::listings::get_many(
                     c,
-                    &[row.listing.id.clone()],
+                    std::slice::from_ref(&row.listing.id),
                     store::Columns::WithAnalysis,
                 )
             })
