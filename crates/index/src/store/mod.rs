@@ -156,23 +156,13 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     connection.execute_batch(idempotency::SCHEMA)?;
     // (Checked by column, not only by version: a migration interrupted before `user_version` was
     // written is run again.)
-    let has_vectors_columns: bool = connection.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('batch_runs') WHERE name = 'vectors_model'",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_vectors_columns {
+    if !has_column(connection, "batch_runs", "vectors_model")? {
         connection.execute_batch(recommendations::SCHEMA_V4)?;
     }
     // Version 5: each listing's analysed text, stored with it (`matching::stored_analysis`); rows
     // of older stores have none until `silkmatch reindex` and are analysed when read meanwhile.
     // The expiry index serves the batch's "which listings lapsed since the last run".
-    let has_analysis_column: bool = connection.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('listings') WHERE name = 'analysis'",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_analysis_column {
+    if !has_column(connection, "listings", "analysis")? {
         connection.execute_batch("ALTER TABLE listings ADD COLUMN analysis BLOB")?;
     }
     connection.execute_batch(
@@ -180,6 +170,16 @@ fn migrate(connection: &Connection, path: &Path) -> Result<()> {
     )?;
     connection.pragma_update(None, "user_version", STORE_VERSION)?;
     Ok(())
+}
+
+/// Whether `table` has `column`: migrations that add columns check it, so one interrupted before
+/// `user_version` was written runs again safely.
+fn has_column(connection: &Connection, table: &str, column: &str) -> Result<bool> {
+    Ok(connection.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, column],
+        |row| row.get(0),
+    )?)
 }
 
 #[cfg(test)]
