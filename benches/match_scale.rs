@@ -47,7 +47,7 @@ use anyhow::{Context, bail};
 use rayon::ThreadPool;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use silkmatch_core::matching::{MatchSide, Ranker, TextField, Weights, rank};
+use silkmatch_core::matching::{CorpusStats, MatchSide, Ranker, TextField, Weights, rank};
 use silkmatch_core::{Listing, Timestamp};
 use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_index::store::{self, Store};
@@ -442,6 +442,8 @@ struct NeedCase {
     bare_matching: usize,
     /// Hits of the baseline at top 20 and top 100.
     bare_hits: [usize; 2],
+    /// Hits of the same disjunction, top 20, on silkmatch's own `body` field.
+    own_hits: usize,
     /// Candidates silkmatch rescored.
     n_candidates: usize,
     /// Matches silkmatch returned, and the id of the best.
@@ -491,6 +493,7 @@ fn sample_needs(ctx: &Ctx, n_needs: usize, n_queries: usize) -> anyhow::Result<V
             n_terms_in_bare,
             bare_matching,
             bare_hits: [0, 0],
+            own_hits: 0,
             n_candidates: results.candidates_considered,
             n_matches: results.matches.len(),
             best: results
@@ -502,6 +505,7 @@ fn sample_needs(ctx: &Ctx, n_needs: usize, n_queries: usize) -> anyhow::Result<V
             bare_top(ctx, &case.terms, K).len(),
             bare_top(ctx, &case.terms, CANDIDATES).len(),
         ];
+        case.own_hits = own_top(ctx, &case.terms, K).len();
         // The rest of the contenders, once each.
         for contender in Contender::ALL {
             contender.run(ctx, &case);
@@ -575,6 +579,18 @@ fn bare_top(ctx: &Ctx, terms: &[String], limit: usize) -> Vec<(Score, DocAddress
         .expect("bare search succeeds")
 }
 
+/// The same disjunction on silkmatch's own index (its `body` field holds every listing's whole text
+/// under silkmatch's analyzers, so every query term is there), top `limit`, no filters.
+fn own_top(ctx: &Ctx, terms: &[String], limit: usize) -> Vec<(Score, DocAddress)> {
+    ctx.raw
+        .searcher
+        .search(
+            &bare_query(ctx.raw.body, terms),
+            &TopDocs::with_limit(limit).order_by_score(),
+        )
+        .expect("bare search of silkmatch's index succeeds")
+}
+
 /// Everything timed per need, in the order they take turns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Contender {
@@ -582,6 +598,9 @@ enum Contender {
     Bare,
     /// The baseline asked for as many hits as silkmatch takes candidates.
     BareTop100,
+    /// The same BM25 disjunction, top 20, on silkmatch's own index (`body`, same analysis): every
+    /// query term is in it, so this is the bare query doing the whole work of the terms.
+    BareSameAnalysis,
     /// `matches_for`, the API's default path (explanations and snippets), the need asked before:
     /// its candidates' prepared sides are in the engine's cache.
     Silkmatch,
@@ -606,9 +625,10 @@ impl Contender {
     /// snippets cached, as for a need asked before. (Until session 6 `PrepareCold` came last: the
     /// warm `matches_for` then analysed its matches' texts for snippets afresh, and the 1-thread
     /// run after it did not, which made that run look faster.)
-    const ALL: [Contender; 9] = [
+    const ALL: [Contender; 10] = [
         Contender::Bare,
         Contender::BareTop100,
+        Contender::BareSameAnalysis,
         Contender::PrepareCold,
         Contender::SilkmatchCold,
         Contender::Silkmatch,
@@ -629,6 +649,7 @@ impl Contender {
         match self {
             Contender::Bare => "bare_tantivy",
             Contender::BareTop100 => "bare_tantivy_top100",
+            Contender::BareSameAnalysis => "bare_tantivy_same_analysis",
             Contender::Silkmatch => "silkmatch",
             Contender::SilkmatchCold => "silkmatch_cold",
             Contender::PrepareCold => "silkmatch_prepare_match_cold",
@@ -643,6 +664,9 @@ impl Contender {
         match self {
             Contender::Bare => "bare tantivy: BM25 of the same terms, top 20 (baseline)",
             Contender::BareTop100 => "bare tantivy: the same, top 100",
+            Contender::BareSameAnalysis => {
+                "bare tantivy on silkmatch's own index: the same terms over `body`, top 20"
+            }
             Contender::Silkmatch => {
                 "**silkmatch `matches_for`** (k 20, 100 candidates, explanations; need asked before)"
             }
@@ -669,6 +693,16 @@ impl Contender {
                 let top = bare_top(ctx, &case.terms, limit);
                 assert_eq!(top.len(), expected, "bare hits for {}", case.external_id);
                 assert_eq!(top.len(), case.bare_matching.min(limit));
+                top.len()
+            }
+            Contender::BareSameAnalysis => {
+                let top = own_top(ctx, &case.terms, K);
+                assert_eq!(
+                    top.len(),
+                    case.own_hits,
+                    "own-index hits for {}",
+                    case.external_id
+                );
                 top.len()
             }
             Contender::Silkmatch
@@ -903,26 +937,40 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
 
         // Corpus statistics: a document frequency per distinct term of the need and the candidates
         // (prepare_match looks them up in two parallel passes; one pass over the union here).
-        let mut unique: HashSet<&String> = prepared.query.terms.counts[TextField::Body.idx()]
-            .keys()
-            .collect();
-        for candidate in &prepared.candidates {
-            unique.extend(candidate.terms.counts[TextField::Body.idx()].keys());
+        let mut unique: HashSet<&String> = HashSet::new();
+        for side in
+            std::iter::once(&prepared.query).chain(prepared.candidates.iter().map(|side| &**side))
+        {
+            unique.extend(
+                side.terms
+                    .field_terms(TextField::Body)
+                    .map(|(term, _)| term),
+            );
         }
         sum.mean_unique_terms += unique.len() as f64;
+        let mut doc_freqs: Vec<(&String, u64)> = Vec::new();
         sum.doc_freqs += timed(|| {
-            let total: u64 = unique
+            doc_freqs = unique
                 .par_iter()
                 .map(|term| {
-                    ctx.raw
+                    let doc_freq = ctx
+                        .raw
                         .searcher
                         .doc_freq(&Term::from_field_text(ctx.raw.body, term))
-                        .expect("doc_freq succeeds")
+                        .expect("doc_freq succeeds");
+                    (*term, doc_freq)
                 })
-                .sum();
-            std::hint::black_box(total);
+                .collect();
         })
         .0;
+        // What the candidates' term selection reads (prepare_match builds the same from its cache).
+        let side_stats = CorpusStats {
+            doc_freq: doc_freqs
+                .into_iter()
+                .map(|(term, doc_freq)| (term.clone(), doc_freq))
+                .collect(),
+            ..prepared.stats.clone()
+        };
 
         // Reading the candidates back from SQLite in one statement, with their stored analyses, as
         // prepare_match does.
@@ -962,7 +1010,7 @@ fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
             let sides: Vec<MatchSide> = analysed
                 .into_par_iter()
                 .map(|(listing, vector, keywords)| {
-                    MatchSide::new(listing, vector, keywords, &prepared.stats, 1)
+                    MatchSide::new(listing, vector, keywords, &side_stats, 1)
                 })
                 .collect();
             assert_eq!(sides.len(), prepared.candidates.len());
@@ -1317,6 +1365,18 @@ impl Report {
             silkmatch.n_delayed,
             self.n_queries,
         ));
+        let same_analysis = self.latency(Contender::BareSameAnalysis);
+        line(String::new());
+        line(format!(
+            "Against the same terms on silkmatch's own index (`body`, its analyzers, so every term \
+             is there; {:.0}% of them are in the bare `en_stem` index): baseline p50 {:.0} / p99 \
+             {:.0} µs, ratio **{:.2}×** at p50, {:.2}× at p99.",
+            corpus.terms_in_bare * 100.0,
+            same_analysis.p50,
+            same_analysis.p99,
+            silkmatch.p50 / same_analysis.p50,
+            silkmatch.p99 / same_analysis.p99,
+        ));
         if let Some(english) = &self.english {
             line(String::new());
             line(format!(
@@ -1451,6 +1511,13 @@ impl Report {
                     "p99": round3(percentiles.p99 / bare.p99),
                 }))
             }).collect::<serde_json::Map<String, Value>>(),
+            "ratio_to_bare_same_analysis": self.latencies.iter().map(|(contender, percentiles)| {
+                let same_analysis = self.latency(Contender::BareSameAnalysis);
+                (contender.key().to_owned(), json!({
+                    "p50": round3(percentiles.p50 / same_analysis.p50),
+                    "p99": round3(percentiles.p99 / same_analysis.p99),
+                }))
+            }).collect::<serde_json::Map<String, Value>>(),
             "english_needs": self.english.map(|english| json!({
                 "needs": english.n_needs,
                 "bare_tantivy": english.bare.json(),
@@ -1514,8 +1581,8 @@ fn growth_table(out: &Path) -> anyhow::Result<String> {
     };
     let mut table = String::new();
     table.push_str("### Matching latency as the offers grow\n\n");
-    table.push_str("| offers | date | bare p50 / p99 (µs) | silkmatch p50 / p99 (µs) | ratio p50 / p99 | silkmatch p50 × previous size | bare p50 × previous size | `explain: false` p50 (µs) | match requests/s, 1 / 2 threads | load at start |\n");
-    table.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    table.push_str("| offers | date | bare p50 / p99 (µs) | silkmatch p50 / p99 (µs) | ratio p50 / p99 | same-analysis bare p50 (µs) | ratio to it p50 / p99 | silkmatch p50 × previous size | bare p50 × previous size | `explain: false` p50 (µs) | match requests/s, 1 / 2 threads | load at start |\n");
+    table.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut previous: Option<&Value> = None;
     for (n, report) in &runs {
         let growth = |pointer: &str| match previous {
@@ -1528,7 +1595,7 @@ fn growth_table(out: &Path) -> anyhow::Result<String> {
             None => "".to_owned(),
         };
         table.push_str(&format!(
-            "| {n} | {} | {} / {} | {} / {} | {} / {} | {} | {} | {} | {} / {} | {} |\n",
+            "| {n} | {} | {} / {} | {} / {} | {} / {} | {} | {} / {} | {} | {} | {} | {} / {} | {} |\n",
             report["date"].as_str().unwrap_or("?"),
             cell(number(report, "/latency/bare_tantivy/p50_us"), 0),
             cell(number(report, "/latency/bare_tantivy/p99_us"), 0),
@@ -1536,6 +1603,9 @@ fn growth_table(out: &Path) -> anyhow::Result<String> {
             cell(number(report, "/latency/silkmatch/p99_us"), 0),
             cell(number(report, "/ratio_to_bare/silkmatch/p50"), 2),
             cell(number(report, "/ratio_to_bare/silkmatch/p99"), 2),
+            cell(number(report, "/latency/bare_tantivy_same_analysis/p50_us"), 0),
+            cell(number(report, "/ratio_to_bare_same_analysis/silkmatch/p50"), 2),
+            cell(number(report, "/ratio_to_bare_same_analysis/silkmatch/p99"), 2),
             growth("/latency/silkmatch/p50_us"),
             growth("/latency/bare_tantivy/p50_us"),
             cell(number(report, "/latency/silkmatch_no_explain/p50_us"), 0),

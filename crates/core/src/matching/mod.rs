@@ -19,7 +19,7 @@ pub use explain::{Explanation, SignalContribution, explain};
 pub use meaning::{MeaningFusion, MeaningNote, meaning_note, shares_a_language};
 pub use text::{
     CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermVector, TextField, bm25,
-    select_query_terms,
+    matched_terms, select_query_terms,
 };
 pub use weights::{DEFAULT_WEIGHTS_TOML, WEIGHTS_VERSION, Weights};
 
@@ -51,7 +51,7 @@ impl MatchSide {
         own_docs: u64,
     ) -> MatchSide {
         let query = select_query_terms(&terms, stats, own_docs, MAX_QUERY_TERMS);
-        let self_score = bm25(&query, &terms, stats).0;
+        let self_score = bm25(&query, &terms, &stats.average_lengths);
         MatchSide {
             listing,
             terms,
@@ -80,6 +80,7 @@ pub struct DirectedScore {
 
 /// Computes s(from→to), or the hard constraint the pair breaks. `similarity` is the cosine of the two
 /// listings' embeddings when both have one (it is symmetric, so both directions take the same).
+/// Query terms carry their own idf; `stats` gives the corpus's average field lengths.
 pub fn score_directed(
     from: &MatchSide,
     to: &MatchSide,
@@ -88,35 +89,76 @@ pub fn score_directed(
     weights: &Weights,
     now: Timestamp,
 ) -> Result<DirectedScore, Violation> {
-    check_hard_constraints(&from.listing, &to.listing, now)?;
-    let (need, offer) = as_need_and_offer(&from.listing, &to.listing).ok_or(Violation::SameKind)?;
-    let (raw_text, matched_terms) = bm25(&from.query, &to.terms, stats);
-    let lexical = if from.self_score > 0.0 {
-        (raw_text / from.self_score).min(1.0)
-    } else {
-        0.0
-    };
-    let signals: SignalValues = [
-        weights.meaning.text_signal(lexical, similarity),
-        signals::technology(need, offer),
-        signals::key_overlap(&from.keyword_keys, &to.keyword_keys),
-        signals::sector(need, offer),
-        signals::readiness(need, offer),
-        signals::partner(need, offer),
-        signals::freshness(&to.listing, now),
-    ];
-    let weighted: f32 = weights
-        .named()
-        .iter()
-        .zip(signals)
-        .map(|((_, weight), value)| weight * value)
-        .sum();
-    Ok(DirectedScore {
-        score: weighted / weights.total(),
-        signals,
-        matched_terms,
-        lexical,
-    })
+    let pair = PairSignals::of(from, to, now)?;
+    let mut directed = pair.directed(from, to, similarity, stats, weights, now);
+    directed.matched_terms = matched_terms(&from.query, &to.terms);
+    Ok(directed)
+}
+
+/// What a pair's two directed scores share: the hard constraints passed, and the structural signals,
+/// which look at the pair as (need, offer) whichever side asks, so both directions have the same.
+/// Ranking computes them once per pair.
+struct PairSignals {
+    technology: f32,
+    keywords: f32,
+    sector: f32,
+    readiness: f32,
+    partner: f32,
+}
+
+impl PairSignals {
+    /// The shared signals of a pair, or the hard constraint it breaks.
+    fn of(a: &MatchSide, b: &MatchSide, now: Timestamp) -> Result<PairSignals, Violation> {
+        check_hard_constraints(&a.listing, &b.listing, now)?;
+        let (need, offer) = as_need_and_offer(&a.listing, &b.listing).ok_or(Violation::SameKind)?;
+        Ok(PairSignals {
+            technology: signals::technology(need, offer),
+            keywords: signals::key_overlap(&a.keyword_keys, &b.keyword_keys),
+            sector: signals::sector(need, offer),
+            readiness: signals::readiness(need, offer),
+            partner: signals::partner(need, offer),
+        })
+    }
+
+    /// s(from→to) for a pair with these signals, its matched terms left empty (ranking finds them
+    /// for the pairs it keeps).
+    fn directed(
+        &self,
+        from: &MatchSide,
+        to: &MatchSide,
+        similarity: Option<f32>,
+        stats: &CorpusStats,
+        weights: &Weights,
+        now: Timestamp,
+    ) -> DirectedScore {
+        let raw_text = bm25(&from.query, &to.terms, &stats.average_lengths);
+        let lexical = if from.self_score > 0.0 {
+            (raw_text / from.self_score).min(1.0)
+        } else {
+            0.0
+        };
+        let signals: SignalValues = [
+            weights.meaning.text_signal(lexical, similarity),
+            self.technology,
+            self.keywords,
+            self.sector,
+            self.readiness,
+            self.partner,
+            signals::freshness(&to.listing, now),
+        ];
+        let weighted: f32 = weights
+            .named()
+            .iter()
+            .zip(signals)
+            .map(|((_, weight), value)| weight * value)
+            .sum();
+        DirectedScore {
+            score: weighted / weights.total(),
+            signals,
+            matched_terms: Vec::new(),
+            lexical,
+        }
+    }
 }
 
 /// Returns the reciprocal score of a need–offer pair.
@@ -192,9 +234,9 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
             {
                 return None;
             }
-            let forward = score_directed(query, candidate, similarity, stats, weights, now).ok()?;
-            let backward =
-                score_directed(candidate, query, similarity, stats, weights, now).ok()?;
+            let pair = PairSignals::of(query, candidate, now).ok()?;
+            let forward = pair.directed(query, candidate, similarity, stats, weights, now);
+            let backward = pair.directed(candidate, query, similarity, stats, weights, now);
             let reciprocal = reciprocal(forward.score, backward.score);
             let score = match ranker {
                 Ranker::TextOnly => forward.lexical,
@@ -219,6 +261,12 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
         })
     });
     matches.truncate(k);
+    // The evidence, for the matches kept only.
+    for found in &mut matches {
+        let candidate = candidates[found.candidate_idx].borrow();
+        found.forward.matched_terms = matched_terms(&query.query, &candidate.terms);
+        found.backward.matched_terms = matched_terms(&candidate.query, &query.terms);
+    }
     matches
 }
 

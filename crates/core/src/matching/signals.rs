@@ -1,8 +1,6 @@
 //! The structural soft signals (matching spec, "Soft signals"). Each returns a value in [0, 1];
 //! the evidence behind it is gathered in `explain.rs`.
 
-use std::collections::BTreeSet;
-
 use crate::{Cooperation, Listing, OrganisationKind, Timestamp};
 
 /// Overlap of WIPO fields: a shared field counts 1, a field of the same area 0.5, averaged over both
@@ -35,11 +33,6 @@ pub fn technology(a: &Listing, b: &Listing) -> f32 {
     (best_for(a, b) + best_for(b, a)) / 2.0
 }
 
-/// Share of the smaller set found in the larger; 0 when either is empty (nothing to compare).
-pub fn overlap<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f32 {
-    share_of_smaller(a.len(), b.len(), a.intersection(b).count())
-}
-
 /// `overlap` of two maps' keys, without building sets (keywords are compared on every pair).
 pub fn key_overlap<K: Ord, A, B>(
     a: &std::collections::BTreeMap<K, A>,
@@ -49,6 +42,7 @@ pub fn key_overlap<K: Ord, A, B>(
     share_of_smaller(a.len(), b.len(), common)
 }
 
+/// Share of the smaller set found in the larger; 0 when either is empty (nothing to compare).
 fn share_of_smaller(a: usize, b: usize, common: usize) -> f32 {
     let smaller = a.min(b);
     if smaller == 0 {
@@ -57,12 +51,16 @@ fn share_of_smaller(a: usize, b: usize, common: usize) -> f32 {
     common as f32 / smaller as f32
 }
 
-/// Overlap of NACE sections.
+/// Overlap of NACE sections: the two lists' overlap as sets, counted in place (a listing names a
+/// few sections, and ranking asks on every pair).
 pub fn sector(a: &Listing, b: &Listing) -> f32 {
-    overlap(
-        &a.body.sectors.iter().collect(),
-        &b.body.sectors.iter().collect(),
-    )
+    let (a, b) = (&a.body.sectors, &b.body.sectors);
+    let first = |list: &[crate::Sector], idx: usize| !list[..idx].contains(&list[idx]);
+    let distinct = |list: &[crate::Sector]| (0..list.len()).filter(|idx| first(list, *idx)).count();
+    let common = (0..a.len())
+        .filter(|idx| first(a, *idx) && b.contains(&a[*idx]))
+        .count();
+    share_of_smaller(distinct(a), distinct(b), common)
 }
 
 /// How well the offer's readiness suits the need: full marks up to two levels above the need's
@@ -91,13 +89,12 @@ fn is_company(kind: OrganisationKind) -> bool {
 /// through licences or joint work is the classic transfer; company to company through licences,
 /// manufacturing or sales next; research to research through joint development; anything else 0.5.
 pub fn partner(need: &Listing, offer: &Listing) -> f32 {
-    let common: BTreeSet<Cooperation> = need
-        .body
-        .cooperation
-        .intersection(&offer.body.cooperation)
-        .copied()
-        .collect();
-    let any = |types: &[Cooperation]| types.iter().any(|kind| common.contains(kind));
+    let (wanted, offered) = (&need.body.cooperation, &offer.body.cooperation);
+    let any = |types: &[Cooperation]| {
+        types
+            .iter()
+            .any(|kind| wanted.contains(kind) && offered.contains(kind))
+    };
     let (from, to) = (offer.body.organisation.kind, need.body.organisation.kind);
     if is_research(from) && is_company(to) {
         if any(&[
@@ -143,4 +140,38 @@ pub fn freshness(listing: &Listing, now: Timestamp) -> f32 {
         .max(listing.published_at.unwrap_or(listing.updated_at));
     let age_days = ((now.unix() - last_change.unix()).max(0) as f32) / crate::DAY_SECONDS as f32;
     0.5 + 0.5 * (-age_days / 365.0).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Sector;
+
+    fn with_sectors(letters: &[char]) -> Listing {
+        let mut listing = crate::matching::tests::listing_for_signals();
+        listing.body.sectors = letters
+            .iter()
+            .map(|letter| Sector::new(&letter.to_string()).expect("a NACE section"))
+            .collect();
+        listing
+    }
+
+    proptest! {
+        /// `sector` counts in place what the overlap of the two lists as sets is.
+        #[test]
+        fn sector_is_the_overlap_of_the_sets(
+            a in proptest::collection::vec(0u8..5, 0..6),
+            b in proptest::collection::vec(0u8..5, 0..6),
+        ) {
+            let letters = |codes: &[u8]| codes.iter().map(|code| (b'A' + code) as char).collect::<Vec<_>>();
+            let (a, b) = (letters(&a), letters(&b));
+            let (set_a, set_b): (BTreeSet<char>, BTreeSet<char>) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let expected = share_of_smaller(set_a.len(), set_b.len(), set_a.intersection(&set_b).count());
+            prop_assert_eq!(sector(&with_sectors(&a), &with_sectors(&b)).to_bits(), expected.to_bits());
+        }
+    }
 }

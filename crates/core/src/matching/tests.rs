@@ -49,12 +49,15 @@ fn listing(
     }
 }
 
+/// A published listing whose signals tests vary one at a time.
+pub(crate) fn listing_for_signals() -> Listing {
+    listing("s", "need", "buyer", &[1], &["licence"], 5, "KZ", &[])
+}
+
 fn side(listing: Listing, words: &[&str]) -> MatchSide {
     let mut terms = TermVector::default();
     for word in words {
-        *terms.counts[TextField::Body.idx()]
-            .entry(word.to_string())
-            .or_insert(0) += 1;
+        terms.add(TextField::Body, word.to_string(), 1);
     }
     terms.lengths[TextField::Body.idx()] = words.len() as u32;
     let stats = corpus();
@@ -346,6 +349,25 @@ proptest! {
             prop_assert_eq!(&a.forward, &b.backward);
             prop_assert_eq!(&a.backward, &b.forward);
             prop_assert!((a.reciprocal - b.reciprocal).abs() < 1e-6);
+        }
+    }
+
+    /// Ranking shares the structural signals between a pair's two directions and finds matched terms
+    /// only for the pairs it keeps; what it returns is still exactly `score_directed` both ways.
+    #[test]
+    fn rank_gives_exactly_the_directed_scores(need in arbitrary_listing("need"), offer in arbitrary_listing("offer"), need_words in arbitrary_words(), offer_words in arbitrary_words(), similarity in proptest::option::of(-1.0f32..=1.0)) {
+        let (need, offer) = (side(need, &need_words), side(offer, &offer_words));
+        let (stats, weights) = (corpus(), Weights::defaults());
+        let ranked = rank(&need, std::slice::from_ref(&offer), &[similarity], &[], &stats, &weights, now(), Ranker::Reciprocal, 1);
+        match score_directed(&need, &offer, similarity, &stats, &weights, now()) {
+            Ok(forward) => {
+                let backward = score_directed(&offer, &need, similarity, &stats, &weights, now()).expect("constraints are symmetric");
+                prop_assert_eq!(ranked.len(), 1);
+                prop_assert_eq!(&ranked[0].forward, &forward);
+                prop_assert_eq!(&ranked[0].backward, &backward);
+                prop_assert_eq!(ranked[0].score.to_bits(), reciprocal(forward.score, backward.score).to_bits());
+            }
+            Err(_) => prop_assert!(ranked.is_empty()),
         }
     }
 

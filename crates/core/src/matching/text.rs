@@ -46,13 +46,14 @@ const B: f32 = 0.75;
 /// Chosen by measurement on Cranfield and CACM (docs/relevance.md): stronger title weights lose on both.
 pub const FIELD_BOOSTS: [f32; 4] = [0.3, 0.3, 1.0, 1.0];
 
-/// A listing's analysed text: term frequencies and token counts per field. Maps use a fast
-/// non-cryptographic hash: ranking looks terms up on every pair, and the keys are not attacker-chosen
-/// in a way that matters (a listing's own terms, bounded by its validated size).
+/// A listing's analysed text: term frequencies and token counts per field. One map holds every
+/// field's count of a term, so scoring a term against a listing is one lookup, not one per field;
+/// ranking does it for every query term of every pair. The hash is fast and non-cryptographic:
+/// the keys are a listing's own terms, bounded by its validated size.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermVector {
-    /// Term → occurrences, per field.
-    pub counts: [FxHashMap<String, u32>; 4],
+    /// Term → occurrences in each field, in `TextField` order (a term is present in at least one).
+    pub counts: FxHashMap<String, [u32; 4]>,
     /// Tokens per field (BM25's document length).
     pub lengths: [u32; 4],
 }
@@ -60,7 +61,22 @@ pub struct TermVector {
 impl TermVector {
     /// Occurrences of `term` in `field`.
     pub fn tf(&self, field: TextField, term: &str) -> u32 {
-        self.counts[field.idx()].get(term).copied().unwrap_or(0)
+        self.counts
+            .get(term)
+            .map_or(0, |counts| counts[field.idx()])
+    }
+
+    /// Counts `n` more occurrences of `term` in `field` (the token count is the caller's).
+    pub fn add(&mut self, field: TextField, term: String, n: u32) {
+        self.counts.entry(term).or_insert([0; 4])[field.idx()] += n;
+    }
+
+    /// The terms of `field` and their counts, in no particular order.
+    pub fn field_terms(&self, field: TextField) -> impl Iterator<Item = (&String, u32)> {
+        self.counts
+            .iter()
+            .map(move |(term, counts)| (term, counts[field.idx()]))
+            .filter(|(_, count)| *count > 0)
     }
 }
 
@@ -91,6 +107,10 @@ pub struct QueryTerm {
     pub term: String,
     /// Relative weight, 1 for a term seen once in the body.
     pub weight: f32,
+    /// The term's inverse document frequency under the statistics that chose it
+    /// (`CorpusStats::idf`): kept with the term so scoring a pair looks nothing up in the corpus.
+    #[serde(skip)]
+    pub idf: f32,
 }
 
 /// Most query terms a listing contributes; bounds query cost for listings of any size.
@@ -105,61 +125,87 @@ pub fn select_query_terms(
     own_docs: u64,
     cap: usize,
 ) -> Vec<QueryTerm> {
-    let body = &vector.counts[TextField::Body.idx()];
-    let mut scored: Vec<(f32, &String, f32)> = body
+    let mut scored: Vec<(f32, &String, f32, f32)> = vector
+        .counts
         .iter()
-        .filter(|(term, _)| stats.doc_freq.get(term.as_str()).copied().unwrap_or(0) > own_docs)
-        .map(|(term, body_tf)| {
+        .filter(|(term, counts)| {
+            counts[TextField::Body.idx()] > 0
+                && stats.doc_freq.get(term.as_str()).copied().unwrap_or(0) > own_docs
+        })
+        .map(|(term, counts)| {
             // Title and keyword occurrences say more about what a listing is about.
-            let emphasis = 2.0 * vector.tf(TextField::Title, term) as f32
-                + 2.0 * vector.tf(TextField::Keywords, term) as f32;
-            let weighted_tf = *body_tf as f32 + emphasis;
+            let emphasis = 2.0 * counts[TextField::Title.idx()] as f32
+                + 2.0 * counts[TextField::Keywords.idx()] as f32;
+            let weighted_tf = counts[TextField::Body.idx()] as f32 + emphasis;
             let weight = 1.0 + weighted_tf.ln();
-            (weight * stats.idf(term), term, weight)
+            let idf = stats.idf(term);
+            (weight * idf, term, weight, idf)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     scored.truncate(cap);
     scored
         .into_iter()
-        .map(|(_, term, weight)| QueryTerm {
+        .map(|(_, term, weight, idf)| QueryTerm {
             term: term.clone(),
             weight,
+            idf,
         })
         .collect()
 }
 
-/// BM25 of `query` against `doc`, summed over fields with `FIELD_BOOSTS`; also the matched terms.
-pub fn bm25(query: &[QueryTerm], doc: &TermVector, stats: &CorpusStats) -> (f32, Vec<String>) {
+/// BM25 of `query` against `doc`, summed over fields with `FIELD_BOOSTS`, with the fields' average
+/// lengths of the corpus and each query term's own `idf`.
+pub fn bm25(query: &[QueryTerm], doc: &TermVector, average_lengths: &[f32; 4]) -> f32 {
+    let mut length_norms = [0.0f32; 4];
+    for field in TextField::ALL {
+        let average = average_lengths[field.idx()].max(1.0);
+        length_norms[field.idx()] = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
+    }
     let mut score = 0.0;
-    let mut matched = Vec::new();
     for query_term in query {
+        let Some(counts) = doc.counts.get(&query_term.term) else {
+            continue;
+        };
         let mut term_score = 0.0;
         for field in TextField::ALL {
-            let tf = doc.tf(field, &query_term.term) as f32;
+            let tf = counts[field.idx()] as f32;
             if tf == 0.0 {
                 continue;
             }
-            let average = stats.average_lengths[field.idx()].max(1.0);
-            let length_norm = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
-            term_score += FIELD_BOOSTS[field.idx()] * tf * (K1 + 1.0) / (tf + length_norm);
+            term_score +=
+                FIELD_BOOSTS[field.idx()] * tf * (K1 + 1.0) / (tf + length_norms[field.idx()]);
         }
         if term_score > 0.0 {
-            score += query_term.weight * stats.idf(&query_term.term) * term_score;
-            matched.push(query_term.term.clone());
+            score += query_term.weight * query_term.idf * term_score;
         }
     }
-    (score, matched)
+    score
+}
+
+/// The terms of `query` that occur in `doc` (the evidence of its BM25), in query order.
+pub fn matched_terms(query: &[QueryTerm], doc: &TermVector) -> Vec<String> {
+    query
+        .iter()
+        .filter(|query_term| {
+            doc.counts
+                .get(&query_term.term)
+                .is_some_and(|counts| counts.iter().any(|count| *count > 0))
+        })
+        .map(|query_term| query_term.term.clone())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn vector(body: &[(&str, u32)]) -> TermVector {
         let mut vector = TermVector::default();
         for (term, count) in body {
-            vector.counts[TextField::Body.idx()].insert(term.to_string(), *count);
+            vector.add(TextField::Body, term.to_string(), *count);
         }
         vector.lengths[TextField::Body.idx()] = body.iter().map(|(_, count)| count).sum();
         vector
@@ -176,6 +222,14 @@ mod tests {
         }
     }
 
+    fn query_term(term: &str, corpus: &CorpusStats) -> QueryTerm {
+        QueryTerm {
+            term: term.into(),
+            weight: 1.0,
+            idf: corpus.idf(term),
+        }
+    }
+
     #[test]
     fn rare_terms_are_chosen_over_common_ones_and_unique_ones_are_skipped() {
         let listing = vector(&[("batteri", 3), ("recycl", 2), ("process", 5), ("zzyzx", 1)]);
@@ -183,11 +237,20 @@ mod tests {
             &[("batteri", 3), ("recycl", 5), ("process", 40), ("zzyzx", 1)],
             50,
         );
-        let terms: Vec<String> = select_query_terms(&listing, &corpus, 1, 2)
-            .into_iter()
-            .map(|term| term.term)
-            .collect();
-        assert_eq!(terms, vec!["batteri", "recycl"]);
+        let terms = select_query_terms(&listing, &corpus, 1, 2);
+        let names: Vec<&str> = terms.iter().map(|term| term.term.as_str()).collect();
+        assert_eq!(names, vec!["batteri", "recycl"]);
+        assert_eq!(terms[0].idf, corpus.idf("batteri"));
+    }
+
+    #[test]
+    fn only_terms_of_the_whole_text_are_chosen() {
+        let mut listing = vector(&[("pump", 1)]);
+        listing.add(TextField::Keywords, "solar".into(), 1);
+        let corpus = stats(&[("pump", 2), ("solar", 2)], 3);
+        let terms = select_query_terms(&listing, &corpus, 1, 32);
+        assert_eq!(terms.len(), 1);
+        assert_eq!(terms[0].term, "pump");
     }
 
     #[test]
@@ -200,19 +263,72 @@ mod tests {
     #[test]
     fn bm25_rewards_matches_and_reports_them() {
         let corpus = stats(&[("pump", 2), ("solar", 2)], 10);
-        let query = vec![
-            QueryTerm {
-                term: "pump".into(),
-                weight: 1.0,
-            },
-            QueryTerm {
-                term: "solar".into(),
-                weight: 1.0,
-            },
-        ];
-        let (both, matched) = bm25(&query, &vector(&[("pump", 1), ("solar", 1)]), &corpus);
-        let (one, _) = bm25(&query, &vector(&[("pump", 1), ("wind", 1)]), &corpus);
+        let query = vec![query_term("pump", &corpus), query_term("solar", &corpus)];
+        let both_doc = vector(&[("pump", 1), ("solar", 1)]);
+        let both = bm25(&query, &both_doc, &corpus.average_lengths);
+        let one = bm25(
+            &query,
+            &vector(&[("pump", 1), ("wind", 1)]),
+            &corpus.average_lengths,
+        );
         assert!(both > one && one > 0.0);
-        assert_eq!(matched, vec!["pump", "solar"]);
+        assert_eq!(matched_terms(&query, &both_doc), vec!["pump", "solar"]);
+    }
+
+    /// BM25 as the formula reads, one field lookup at a time: what `bm25` must equal bit for bit.
+    fn reference_bm25(query: &[QueryTerm], doc: &TermVector, stats: &CorpusStats) -> f32 {
+        let mut score = 0.0;
+        for query_term in query {
+            let mut term_score = 0.0;
+            for field in TextField::ALL {
+                let tf = doc.tf(field, &query_term.term) as f32;
+                if tf == 0.0 {
+                    continue;
+                }
+                let average = stats.average_lengths[field.idx()].max(1.0);
+                let length_norm = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
+                term_score += FIELD_BOOSTS[field.idx()] * tf * (K1 + 1.0) / (tf + length_norm);
+            }
+            if term_score > 0.0 {
+                score += query_term.weight * stats.idf(&query_term.term) * term_score;
+            }
+        }
+        score
+    }
+
+    const WORDS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+    proptest! {
+        #[test]
+        fn bm25_equals_the_formula_field_by_field(
+            doc_counts in proptest::collection::vec((0usize..8, 0usize..4, 1u32..5), 0..24),
+            query_words in proptest::collection::vec((0usize..8, 0.5f32..3.0), 0..8),
+            doc_freqs in proptest::collection::vec(0u64..40, 8),
+            average_lengths in proptest::array::uniform4(0.0f32..60.0),
+        ) {
+            let mut doc = TermVector::default();
+            for (word, field, count) in doc_counts {
+                doc.add(TextField::ALL[field], WORDS[word].to_owned(), count);
+                doc.lengths[field] += count;
+            }
+            let corpus = CorpusStats {
+                n_docs: 40,
+                average_lengths,
+                doc_freq: WORDS.iter().zip(doc_freqs).map(|(word, df)| (word.to_string(), df)).collect(),
+            };
+            let query: Vec<QueryTerm> = query_words
+                .into_iter()
+                .map(|(word, weight)| QueryTerm { weight, ..query_term(WORDS[word], &corpus) })
+                .collect();
+            let fast = bm25(&query, &doc, &corpus.average_lengths);
+            prop_assert_eq!(fast.to_bits(), reference_bm25(&query, &doc, &corpus).to_bits());
+            let matched = matched_terms(&query, &doc);
+            let expected: Vec<String> = query
+                .iter()
+                .filter(|term| TextField::ALL.iter().any(|field| doc.tf(*field, &term.term) > 0))
+                .map(|term| term.term.clone())
+                .collect();
+            prop_assert_eq!(matched, expected);
+        }
     }
 }

@@ -161,11 +161,7 @@ fn possible_hosts(engine: &Engine, candidate: &Listing, now: Timestamp) -> Resul
         })
         .collect();
     let (vector, _) = analyse_listing(candidate);
-    let terms: BTreeSet<&String> = vector
-        .counts
-        .iter()
-        .flat_map(|counts| counts.keys())
-        .collect();
+    let terms: BTreeSet<&String> = vector.counts.keys().collect();
     for term in terms {
         either.push((
             Occur::Should,

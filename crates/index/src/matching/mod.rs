@@ -106,7 +106,9 @@ pub struct Prepared {
     /// Which candidates only meaning brought in (aligned with `candidates`); `rank` keeps those
     /// only when their similarity is above the meaning floor of the weights it ranks with.
     pub meaning_only: Vec<bool>,
-    /// Corpus statistics covering every term of the query and the candidates' query terms.
+    /// Corpus statistics: the average field lengths ranking needs, and the document frequencies of
+    /// the query listing's terms (every side's query terms carry their own idf, from the
+    /// statistics of the searcher that chose them, so nothing else is needed).
     pub stats: CorpusStats,
 }
 
@@ -169,7 +171,9 @@ impl Engine {
             &searcher,
             &self.doc_freqs,
             fields,
-            query_vector.counts[TextField::Body.idx()].keys(),
+            query_vector
+                .field_terms(TextField::Body)
+                .map(|(term, _)| term),
         )?;
         let query_side = MatchSide::new(
             listing.clone(),
@@ -212,11 +216,6 @@ impl Engine {
             }
         }
 
-        let mut stats = CorpusStats {
-            n_docs: query_stats.n_docs,
-            average_lengths: query_stats.average_lengths,
-            doc_freq: Default::default(),
-        };
         let mut sides: Vec<Option<Arc<MatchSide>>> = vec![None; seqs.len()];
         // Candidates to prepare: cached under older statistics (text already analysed), or absent.
         let mut stale: Vec<(usize, u64, Arc<MatchSide>)> = Vec::new();
@@ -224,9 +223,6 @@ impl Engine {
         for (position, seq) in seqs.iter().enumerate() {
             match self.side_cache.get(*seq) {
                 Some(cached) if cached.generation == generation => {
-                    for (term, doc_freq) in cached.side.query.iter().zip(&cached.doc_freq) {
-                        stats.doc_freq.insert(term.term.clone(), *doc_freq);
-                    }
                     sides[position] = Some(Arc::clone(&cached.side));
                 }
                 Some(cached) => stale.push((position, *seq, Arc::clone(&cached.side))),
@@ -274,9 +270,12 @@ impl Engine {
                 &searcher,
                 &self.doc_freqs,
                 fields,
-                to_prepare
-                    .iter()
-                    .flat_map(|unprepared| unprepared.vector.counts[TextField::Body.idx()].keys()),
+                to_prepare.iter().flat_map(|unprepared| {
+                    unprepared
+                        .vector
+                        .field_terms(TextField::Body)
+                        .map(|(term, _)| term)
+                }),
             )?;
             let prepared: Vec<(usize, Arc<MatchSide>)> = to_prepare
                 .into_par_iter()
@@ -289,19 +288,14 @@ impl Engine {
                         1,
                     ));
                     self.side_cache
-                        .insert(unprepared.seq, generation, Arc::clone(&side), &fresh);
+                        .insert(unprepared.seq, generation, Arc::clone(&side));
                     (unprepared.position, side)
                 })
                 .collect();
             for (position, side) in prepared {
-                for term in &side.query {
-                    let doc_freq = fresh.doc_freq.get(&term.term).copied().unwrap_or(0);
-                    stats.doc_freq.insert(term.term.clone(), doc_freq);
-                }
                 sides[position] = Some(side);
             }
         }
-        stats.doc_freq.extend(query_stats.doc_freq);
         let mut candidates = Vec::with_capacity(sides.len());
         let mut candidate_seqs = Vec::with_capacity(sides.len());
         let mut meaning_only = Vec::with_capacity(sides.len());
@@ -322,7 +316,7 @@ impl Engine {
             seqs: candidate_seqs,
             similarities,
             meaning_only,
-            stats,
+            stats: query_stats,
         })
     }
 

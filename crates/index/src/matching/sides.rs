@@ -27,9 +27,8 @@ pub(crate) fn analyse_body(body: &ListingBody) -> (TermVector, BTreeMap<String, 
     for (field, analysis, text) in field_texts(body) {
         let terms = analysis.terms(text);
         vector.lengths[field.idx()] += terms.len() as u32;
-        let counts = &mut vector.counts[field.idx()];
         for term in terms {
-            *counts.entry(term).or_insert(0) += 1;
+            vector.add(field, term, 1);
         }
     }
     let own = Analysis::for_language(body.language.as_str());
@@ -129,15 +128,13 @@ impl quick_cache::Equivalent<(u64, String)> for TermAt<'_> {
 /// 300 MB; enough for the candidates of a busy day's distinct match requests on a mid-sized corpus.
 pub const DEFAULT_SIDE_CACHE_ENTRIES: usize = 16_384;
 
-/// A prepared candidate and the statistics it was prepared under.
+/// A prepared candidate and the searcher generation whose statistics chose its query terms (and
+/// gave their idf, which the terms carry).
 pub(crate) struct CachedSide {
     /// Searcher generation whose statistics chose `side.query`.
     pub generation: u64,
     /// The side.
     pub side: Arc<MatchSide>,
-    /// Document frequencies of `side.query`'s terms under `generation`: all that ranking needs to
-    /// know of the corpus for this side.
-    pub doc_freq: Vec<u64>,
 }
 
 /// Prepared candidate sides by the change sequence number of the version they were built from.
@@ -159,25 +156,11 @@ impl SideCache {
         self.entries.as_ref()?.get(&seq)
     }
 
-    /// Keeps `side`, built from version `seq` under searcher `generation`, with the document
-    /// frequencies of its query terms taken from `stats`.
-    pub fn insert(&self, seq: u64, generation: u64, side: Arc<MatchSide>, stats: &CorpusStats) {
-        let Some(entries) = &self.entries else {
-            return;
-        };
-        let doc_freq = side
-            .query
-            .iter()
-            .map(|term| stats.doc_freq.get(&term.term).copied().unwrap_or(0))
-            .collect();
-        entries.insert(
-            seq,
-            Arc::new(CachedSide {
-                generation,
-                side,
-                doc_freq,
-            }),
-        );
+    /// Keeps `side`, built from version `seq` under searcher `generation`.
+    pub fn insert(&self, seq: u64, generation: u64, side: Arc<MatchSide>) {
+        if let Some(entries) = &self.entries {
+            entries.insert(seq, Arc::new(CachedSide { generation, side }));
+        }
     }
 
     /// Forgets every side (benchmarks measure cold requests with it).

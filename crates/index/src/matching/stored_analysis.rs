@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use silkmatch_core::matching::TermVector;
+use silkmatch_core::matching::{TermVector, TextField};
 
 use crate::engine::{Engine, Progress};
 use crate::error::Result;
@@ -34,28 +34,23 @@ pub(crate) fn header() -> [u8; 5] {
 
 /// The bytes stored for an analysed listing.
 pub(crate) fn encode(vector: &TermVector, keywords: &BTreeMap<String, String>) -> Vec<u8> {
-    let mut terms: Vec<&str> = vector
-        .counts
-        .iter()
-        .flat_map(|counts| counts.keys().map(String::as_str))
-        .collect();
+    let mut terms: Vec<&str> = vector.counts.keys().map(String::as_str).collect();
     terms.sort_unstable();
-    terms.dedup();
     let mut bytes = Vec::with_capacity(64 + terms.iter().map(|term| term.len() + 3).sum::<usize>());
     bytes.extend_from_slice(&header());
     put_varint(&mut bytes, terms.len() as u64);
     for term in &terms {
         put_str(&mut bytes, term);
     }
-    for (counts, length) in vector.counts.iter().zip(vector.lengths) {
+    for (field, length) in TextField::ALL.into_iter().zip(vector.lengths) {
         put_varint(&mut bytes, u64::from(length));
-        let mut entries: Vec<(usize, u32)> = counts
-            .iter()
+        let mut entries: Vec<(usize, u32)> = vector
+            .field_terms(field)
             .map(|(term, count)| {
                 let place = terms
                     .binary_search(&term.as_str())
                     .expect("every term is in the list");
-                (place, *count)
+                (place, count)
             })
             .collect();
         entries.sort_unstable();
@@ -84,17 +79,33 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<(TermVector, BTreeMap<String, Strin
     for _ in 0..n_terms {
         terms.push(reader.str()?);
     }
+    if terms.windows(2).any(|pair| pair[0] >= pair[1]) {
+        return None;
+    }
+    // Each term's counts, by its place in `terms` (sorted and distinct, as the encoder writes them);
+    // every term must have some (the encoder lists only terms that occur, never a zero count).
+    let mut counts = vec![[0u32; 4]; terms.len()];
     let mut vector = TermVector::default();
-    for (counts, length) in vector.counts.iter_mut().zip(vector.lengths.iter_mut()) {
+    for (field, length) in TextField::ALL.into_iter().zip(vector.lengths.iter_mut()) {
         *length = u32::try_from(reader.varint()?).ok()?;
         let n = reader.len()?;
-        counts.reserve(n);
         for _ in 0..n {
-            let term = *terms.get(usize::try_from(reader.varint()?).ok()?)?;
+            let place = usize::try_from(reader.varint()?).ok()?;
             let count = u32::try_from(reader.varint()?).ok()?;
-            counts.insert(term.to_owned(), count);
+            let slot = &mut counts.get_mut(place)?[field.idx()];
+            if count == 0 || *slot != 0 {
+                return None;
+            }
+            *slot = count;
         }
     }
+    if counts.contains(&[0; 4]) {
+        return None;
+    }
+    vector.counts.reserve(terms.len());
+    vector
+        .counts
+        .extend(terms.into_iter().map(str::to_owned).zip(counts));
     let n_keywords = reader.len()?;
     let mut keywords = BTreeMap::new();
     for _ in 0..n_keywords {
@@ -408,6 +419,36 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode(&longer), None);
+        // Hand-made bytes the encoder never writes: a term listed twice, out of order, without
+        // any count, or with a zero count, or a count given twice for one field.
+        let handmade = |terms: &[&str], entries: &[(u64, u64)]| {
+            let mut bytes = header().to_vec();
+            put_varint(&mut bytes, terms.len() as u64);
+            for term in terms {
+                put_str(&mut bytes, term);
+            }
+            for field in 0..4 {
+                put_varint(&mut bytes, 1);
+                let entries: &[(u64, u64)] = if field == 2 { entries } else { &[] };
+                put_varint(&mut bytes, entries.len() as u64);
+                for (place, count) in entries {
+                    put_varint(&mut bytes, *place);
+                    put_varint(&mut bytes, *count);
+                }
+            }
+            put_varint(&mut bytes, 0);
+            bytes
+        };
+        assert!(decode(&handmade(&["a", "b"], &[(0, 1), (1, 2)])).is_some());
+        assert_eq!(decode(&handmade(&["a", "a"], &[(0, 1), (1, 2)])), None);
+        assert_eq!(decode(&handmade(&["b", "a"], &[(0, 1), (1, 2)])), None);
+        assert_eq!(decode(&handmade(&["a", "b"], &[(0, 1)])), None);
+        assert_eq!(decode(&handmade(&["a", "b"], &[(0, 1), (1, 0)])), None);
+        assert_eq!(
+            decode(&handmade(&["a", "b"], &[(0, 1), (0, 2), (1, 1)])),
+            None
+        );
+        assert_eq!(decode(&handmade(&["a", "b"], &[(0, 1), (2, 1)])), None);
         // Flipped bytes either decode to something or are refused; never a panic.
         for at in header().len()..bytes.len() {
             let mut flipped = bytes.clone();
