@@ -39,6 +39,9 @@ pub struct Tokens {
     /// Byte ranges in `terms` of the distinct terms, sorted by term: a query term absent from a
     /// text is found absent without reading its tokens.
     distinct: Vec<(u32, u32)>,
+    /// Each token's place in `distinct` (aligned with `spans`): choosing a window compares these
+    /// numbers, not the terms.
+    ids: Vec<u32>,
 }
 
 impl Tokens {
@@ -68,30 +71,45 @@ impl Tokens {
         distinct.sort_unstable_by(|a, b| text_of(a).cmp(text_of(b)));
         distinct.dedup_by(|a, b| text_of(a) == text_of(b));
         tokens.distinct = distinct;
+        tokens.ids = tokens
+            .spans
+            .iter()
+            .map(|(_, _, from, to)| {
+                let term = &tokens.terms[*from as usize..*to as usize];
+                tokens
+                    .id(term)
+                    .expect("every token's term is among the distinct ones")
+            })
+            .collect();
         tokens
     }
 
-    /// Whether some token became `term`.
-    fn contains(&self, term: &str) -> bool {
+    /// The place of `term` among the distinct terms, if some token became it.
+    fn id(&self, term: &str) -> Option<u32> {
         self.distinct
             .binary_search_by(|(from, to)| self.terms[*from as usize..*to as usize].cmp(term))
-            .is_ok()
+            .ok()
+            .map(|place| place as u32)
     }
 
     /// Bytes held, for the cache's bound.
     fn bytes(&self) -> u64 {
-        (self.spans.len() * 16 + self.distinct.len() * 8 + self.terms.len() + 64) as u64
+        (self.spans.len() * 20 + self.distinct.len() * 8 + self.terms.len() + 64) as u64
     }
 
-    /// (offset from, offset to, term) of each token.
-    fn iter(&self) -> impl Iterator<Item = (usize, usize, &str)> {
-        self.spans.iter().map(|(from, to, term_from, term_to)| {
-            (
-                *from as usize,
-                *to as usize,
-                &self.terms[*term_from as usize..*term_to as usize],
-            )
-        })
+    /// (offset from, offset to, term, term's place among the distinct ones) of each token.
+    fn iter(&self) -> impl Iterator<Item = (usize, usize, &str, u32)> {
+        self.spans
+            .iter()
+            .zip(&self.ids)
+            .map(|((from, to, term_from, term_to), id)| {
+                (
+                    *from as usize,
+                    *to as usize,
+                    &self.terms[*term_from as usize..*term_to as usize],
+                    *id,
+                )
+            })
     }
 }
 
@@ -165,17 +183,21 @@ pub fn snippet_of_tokens(
     tokens: &Tokens,
     query_terms: &BTreeMap<String, u32>,
 ) -> Option<Snippet> {
-    let present: Vec<&str> = query_terms
+    // The query terms the text holds, by their place among its distinct terms.
+    let present: Vec<u32> = query_terms
         .keys()
-        .map(String::as_str)
-        .filter(|term| tokens.contains(term))
+        .filter_map(|term| tokens.id(term))
         .collect();
     if present.is_empty() {
         return None;
     }
-    let matches: Vec<(usize, usize, &str)> = tokens
+    // (from, to, term, which of `present`) of each token that is a query term.
+    let matches: Vec<(usize, usize, &str, usize)> = tokens
         .iter()
-        .filter(|(_, _, term)| present.contains(term))
+        .filter_map(|(from, to, term, id)| {
+            let which = present.iter().position(|present| *present == id)?;
+            Some((from, to, term, which))
+        })
         .collect();
     if matches.is_empty() {
         return None;
@@ -188,18 +210,20 @@ pub fn snippet_of_tokens(
             .map_or(text.len(), |(idx, _)| start + idx)
     };
     let mut best = (0usize, 0usize);
-    for (idx, (from, _, _)) in matches.iter().enumerate() {
+    // `seen[which] == idx + 1` once the window starting at match `idx` has counted that term.
+    let mut seen = vec![0usize; present.len()];
+    for (idx, (from, _, _, _)) in matches.iter().enumerate() {
         let start = context_start(text, *from);
         let end = window_bytes(start);
-        let mut distinct: Vec<&str> = matches[idx..]
-            .iter()
-            .take_while(|(_, to, _)| *to <= end)
-            .map(|(_, _, term)| *term)
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() > best.1 {
-            best = (start, distinct.len());
+        let mut distinct = 0;
+        for (_, _, _, which) in matches[idx..].iter().take_while(|(_, to, _, _)| *to <= end) {
+            if seen[*which] != idx + 1 {
+                seen[*which] = idx + 1;
+                distinct += 1;
+            }
+        }
+        if distinct > best.1 {
+            best = (start, distinct);
         }
     }
     let start = best.0;
@@ -211,9 +235,9 @@ pub fn snippet_of_tokens(
     let mut cursor = start;
     let mut matched_terms = Vec::new();
     // Jieba's search mode emits overlapping words (锂电池 and 电池); the first one wins.
-    for (from, to, term) in matches
+    for (from, to, term, _) in matches
         .iter()
-        .filter(|(from, to, _)| *from >= start && *to <= end)
+        .filter(|(from, to, _, _)| *from >= start && *to <= end)
     {
         if *from < cursor {
             continue;

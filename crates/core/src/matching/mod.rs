@@ -18,8 +18,8 @@ pub use constraints::{Violation, as_need_and_offer, check_hard_constraints};
 pub use explain::{Explanation, SignalContribution, explain};
 pub use meaning::{MeaningFusion, MeaningNote, meaning_note, shares_a_language};
 pub use text::{
-    CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermVector, TextField, bm25,
-    matched_terms, select_query_terms,
+    CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermSignature, TermVector, TextField,
+    bm25, bm25_screened, matched_terms, select_query_terms,
 };
 pub use weights::{DEFAULT_WEIGHTS_TOML, WEIGHTS_VERSION, Weights};
 
@@ -38,6 +38,10 @@ pub struct MatchSide {
     pub self_score: f32,
     /// Its keywords: normalised form (case, accents, stemming, by the caller's analyzers) → as written.
     pub keyword_keys: BTreeMap<String, String>,
+    /// Which terms `terms` may hold, to skip looking up the others.
+    signature: TermSignature,
+    /// `TermSignature::bit` of each term of `query` (aligned).
+    query_bits: Vec<u16>,
 }
 
 impl MatchSide {
@@ -53,6 +57,11 @@ impl MatchSide {
         let query = select_query_terms(&terms, stats, own_docs, MAX_QUERY_TERMS);
         let self_score = bm25(&query, &terms, &stats.average_lengths);
         MatchSide {
+            signature: TermSignature::of(&terms),
+            query_bits: query
+                .iter()
+                .map(|term| TermSignature::bit(&term.term))
+                .collect(),
             listing,
             terms,
             query,
@@ -131,7 +140,13 @@ impl PairSignals {
         weights: &Weights,
         now: Timestamp,
     ) -> DirectedScore {
-        let raw_text = bm25(&from.query, &to.terms, &stats.average_lengths);
+        let raw_text = bm25_screened(
+            &from.query,
+            &from.query_bits,
+            &to.terms,
+            &to.signature,
+            &stats.average_lengths,
+        );
         let lexical = if from.self_score > 0.0 {
             (raw_text / from.self_score).min(1.0)
         } else {

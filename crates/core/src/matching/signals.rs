@@ -38,7 +38,15 @@ pub fn key_overlap<K: Ord, A, B>(
     a: &std::collections::BTreeMap<K, A>,
     b: &std::collections::BTreeMap<K, B>,
 ) -> f32 {
-    let common = a.keys().filter(|key| b.contains_key(*key)).count();
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    // The common keys counted from the smaller map (most listings have a few keywords).
+    let common = if a.len() <= b.len() {
+        a.keys().filter(|key| b.contains_key(*key)).count()
+    } else {
+        b.keys().filter(|key| a.contains_key(*key)).count()
+    };
     share_of_smaller(a.len(), b.len(), common)
 }
 
@@ -172,6 +180,18 @@ mod tests {
             let (set_a, set_b): (BTreeSet<char>, BTreeSet<char>) = (a.iter().copied().collect(), b.iter().copied().collect());
             let expected = share_of_smaller(set_a.len(), set_b.len(), set_a.intersection(&set_b).count());
             prop_assert_eq!(sector(&with_sectors(&a), &with_sectors(&b)).to_bits(), expected.to_bits());
+        }
+
+        /// `key_overlap` is the overlap of the two key sets, whichever map is larger.
+        #[test]
+        fn key_overlap_is_the_overlap_of_the_key_sets(
+            a in proptest::collection::btree_map(0u8..8, 0u8..2, 0..6),
+            b in proptest::collection::btree_map(0u8..8, 0u8..2, 0..6),
+        ) {
+            let common = a.keys().filter(|key| b.contains_key(*key)).count();
+            let expected = share_of_smaller(a.len(), b.len(), common);
+            prop_assert_eq!(key_overlap(&a, &b).to_bits(), expected.to_bits());
+            prop_assert_eq!(key_overlap(&b, &a).to_bits(), expected.to_bits());
         }
     }
 }

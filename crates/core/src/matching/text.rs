@@ -183,6 +183,78 @@ pub fn bm25(query: &[QueryTerm], doc: &TermVector, average_lengths: &[f32; 4]) -
     score
 }
 
+/// A 1,024-bit summary of a listing's terms (one bit per term, by hash): a query term whose bit is
+/// clear is certainly not in the listing, so ranking skips the lookup. Most of a query's terms are
+/// absent from any one candidate, and each lookup in a candidate's map is a cache miss or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermSignature([u64; 16]);
+
+impl TermSignature {
+    /// The signature of every term of `vector`, whatever its fields.
+    pub fn of(vector: &TermVector) -> TermSignature {
+        let mut words = [0u64; 16];
+        for term in vector.counts.keys() {
+            let bit = TermSignature::bit(term);
+            words[bit as usize / 64] |= 1 << (bit % 64);
+        }
+        TermSignature(words)
+    }
+
+    /// The bit of `term`.
+    pub fn bit(term: &str) -> u16 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        term.hash(&mut hasher);
+        // The top ten bits of a multiplicative mix: well spread whatever the hasher's low bits.
+        (hasher.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as u16
+    }
+
+    /// Whether a term with bit `bit` may be in the listing.
+    pub fn may_contain(&self, bit: u16) -> bool {
+        self.0[usize::from(bit / 64)] & (1 << (bit % 64)) != 0
+    }
+}
+
+/// `bm25` with the lookups of terms `signature` rules out skipped: `bits` are the bits of `query`'s
+/// terms (aligned), `signature` is `doc`'s. Equal to `bm25` bit for bit, since a skipped term has no
+/// counts in `doc`.
+pub fn bm25_screened(
+    query: &[QueryTerm],
+    bits: &[u16],
+    doc: &TermVector,
+    signature: &TermSignature,
+    average_lengths: &[f32; 4],
+) -> f32 {
+    debug_assert_eq!(query.len(), bits.len());
+    let mut length_norms = [0.0f32; 4];
+    for field in TextField::ALL {
+        let average = average_lengths[field.idx()].max(1.0);
+        length_norms[field.idx()] = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
+    }
+    let mut score = 0.0;
+    for (query_term, bit) in query.iter().zip(bits) {
+        if !signature.may_contain(*bit) {
+            continue;
+        }
+        let Some(counts) = doc.counts.get(&query_term.term) else {
+            continue;
+        };
+        let mut term_score = 0.0;
+        for field in TextField::ALL {
+            let tf = counts[field.idx()] as f32;
+            if tf == 0.0 {
+                continue;
+            }
+            term_score +=
+                FIELD_BOOSTS[field.idx()] * tf * (K1 + 1.0) / (tf + length_norms[field.idx()]);
+        }
+        if term_score > 0.0 {
+            score += query_term.weight * query_term.idf * term_score;
+        }
+    }
+    score
+}
+
 /// The terms of `query` that occur in `doc` (the evidence of its BM25), in query order.
 pub fn matched_terms(query: &[QueryTerm], doc: &TermVector) -> Vec<String> {
     query
@@ -298,6 +370,29 @@ mod tests {
 
     const WORDS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
 
+    #[test]
+    fn a_signature_rules_out_most_absent_terms_and_never_a_present_one() {
+        let present: Vec<String> = (0..150).map(|n| format!("term{n}")).collect();
+        let mut doc = TermVector::default();
+        for term in &present {
+            doc.add(TextField::Body, term.clone(), 1);
+        }
+        let signature = TermSignature::of(&doc);
+        assert!(
+            present
+                .iter()
+                .all(|term| signature.may_contain(TermSignature::bit(term)))
+        );
+        let absent_passing = (0..10_000)
+            .filter(|n| signature.may_contain(TermSignature::bit(&format!("other{n}"))))
+            .count();
+        // 150 terms set at most 150 of 1,024 bits: about 14% of absent terms get through.
+        assert!(
+            absent_passing < 2_000,
+            "{absent_passing} of 10000 absent terms passed"
+        );
+    }
+
     proptest! {
         #[test]
         fn bm25_equals_the_formula_field_by_field(
@@ -322,6 +417,9 @@ mod tests {
                 .collect();
             let fast = bm25(&query, &doc, &corpus.average_lengths);
             prop_assert_eq!(fast.to_bits(), reference_bm25(&query, &doc, &corpus).to_bits());
+            let bits: Vec<u16> = query.iter().map(|term| TermSignature::bit(&term.term)).collect();
+            let screened = bm25_screened(&query, &bits, &doc, &TermSignature::of(&doc), &corpus.average_lengths);
+            prop_assert_eq!(screened.to_bits(), fast.to_bits());
             let matched = matched_terms(&query, &doc);
             let expected: Vec<String> = query
                 .iter()

@@ -356,6 +356,23 @@ impl Engine {
         request: &MatchRequest,
         now: Timestamp,
     ) -> Result<MatchResults> {
+        // The request runs on a rayon worker: called from any other thread (an HTTP handler's
+        // blocking task, the CLI), each parallel step below would otherwise hand its work to the
+        // pool and sleep until it is done, a round trip of two thread wake-ups per step.
+        if rayon::current_thread_index().is_some() {
+            self.matches_on_worker(listing, request, now)
+        } else {
+            rayon::scope(|_| self.matches_on_worker(listing, request, now))
+        }
+    }
+
+    /// `matches_for`, on a thread of the rayon pool.
+    fn matches_on_worker(
+        &self,
+        listing: &Listing,
+        request: &MatchRequest,
+        now: Timestamp,
+    ) -> Result<MatchResults> {
         if request.k == 0 || request.candidates == 0 || request.candidates > MAX_CANDIDATES {
             return Err(IndexError::OutOfWindow {
                 limit: request.k,
@@ -382,8 +399,9 @@ impl Engine {
             request.ranker,
             request.k,
         );
+        // Snippets take some microseconds each; the two cores share them.
         let matches = ranked
-            .iter()
+            .par_iter()
             .map(|found| {
                 let idx = found.candidate_idx;
                 self.found_match(
