@@ -157,30 +157,7 @@ pub fn select_query_terms(
 /// BM25 of `query` against `doc`, summed over fields with `FIELD_BOOSTS`, with the fields' average
 /// lengths of the corpus and each query term's own `idf`.
 pub fn bm25(query: &[QueryTerm], doc: &TermVector, average_lengths: &[f32; 4]) -> f32 {
-    let mut length_norms = [0.0f32; 4];
-    for field in TextField::ALL {
-        let average = average_lengths[field.idx()].max(1.0);
-        length_norms[field.idx()] = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
-    }
-    let mut score = 0.0;
-    for query_term in query {
-        let Some(counts) = doc.counts.get(&query_term.term) else {
-            continue;
-        };
-        let mut term_score = 0.0;
-        for field in TextField::ALL {
-            let tf = counts[field.idx()] as f32;
-            if tf == 0.0 {
-                continue;
-            }
-            term_score +=
-                FIELD_BOOSTS[field.idx()] * tf * (K1 + 1.0) / (tf + length_norms[field.idx()]);
-        }
-        if term_score > 0.0 {
-            score += query_term.weight * query_term.idf * term_score;
-        }
-    }
-    score
+    bm25_of(query.iter(), doc, average_lengths)
 }
 
 /// A 1,024-bit summary of a listing's terms (one bit per term, by hash): a query term whose bit is
@@ -226,16 +203,27 @@ pub fn bm25_screened(
     average_lengths: &[f32; 4],
 ) -> f32 {
     debug_assert_eq!(query.len(), bits.len());
+    let candidates = query
+        .iter()
+        .zip(bits)
+        .filter(|(_, bit)| signature.may_contain(**bit))
+        .map(|(query_term, _)| query_term);
+    bm25_of(candidates, doc, average_lengths)
+}
+
+/// BM25 of the query terms `query` against `doc`, in order.
+fn bm25_of<'a>(
+    query: impl Iterator<Item = &'a QueryTerm>,
+    doc: &TermVector,
+    average_lengths: &[f32; 4],
+) -> f32 {
     let mut length_norms = [0.0f32; 4];
     for field in TextField::ALL {
         let average = average_lengths[field.idx()].max(1.0);
         length_norms[field.idx()] = K1 * (1.0 - B + B * doc.lengths[field.idx()] as f32 / average);
     }
     let mut score = 0.0;
-    for (query_term, bit) in query.iter().zip(bits) {
-        if !signature.may_contain(*bit) {
-            continue;
-        }
+    for query_term in query {
         let Some(counts) = doc.counts.get(&query_term.term) else {
             continue;
         };
