@@ -164,3 +164,79 @@ fn eval_match_has_no_violations_and_the_full_model_beats_text() {
         );
     }
 }
+
+/// A set in the flat layout of ../shared/data/sbir-match, written here: the report has the
+/// baselines beside the model, traps return nothing, and a qrels line naming a listing the set
+/// does not have is one error naming the file and line.
+#[test]
+fn eval_match_reads_the_flat_layout_with_baselines_and_traps() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    let mut seller = offer(
+        "o-1",
+        "Solar powered membrane desalination of brackish water",
+    );
+    seller["technology_fields"] = json!([24]);
+    let mut trap = need("n-trap", "Solar membrane desalination of brackish water");
+    trap["trl_min"] = json!(9);
+    jsonl(
+        &set,
+        "listings.jsonl",
+        &[
+            need("n-1", "Solar desalination of brackish water"),
+            need("n-2", "Battery recycling for lithium cells"),
+            trap,
+            seller,
+            offer("o-2", "Lithium battery recycling plant"),
+            offer("o-3", "Organic fertiliser from food waste"),
+        ],
+    );
+    std::fs::write(set.join("queries.txt"), "n-1\nn-2\n").unwrap();
+    std::fs::write(set.join("traps.txt"), "n-trap\n").unwrap();
+    std::fs::write(set.join("qrels.tsv"), "n-1\to-1\t3\nn-2\to-2\t3\n").unwrap();
+    let out: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &[
+            "eval",
+            "match",
+            "--set",
+            set.to_str().unwrap(),
+            "--split",
+            "all",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(out["queries"], 2, "{out}");
+    assert_eq!(out["violations"], 0, "{out}");
+    assert_eq!(
+        out["traps"],
+        json!({"queries": 1, "matches_returned": 0}),
+        "{out}"
+    );
+    for ranker in ["bm25", "text_only", "full", "reciprocal"] {
+        let ndcg = out["need_to_offer"][ranker]["ndcg@10"].as_f64();
+        assert_eq!(ndcg, Some(1.0), "{ranker}: {out}");
+    }
+    assert!(
+        out.get("offer_to_need").is_none(),
+        "no offer queries: {out}"
+    );
+
+    std::fs::write(set.join("qrels.tsv"), "n-1\to-1\t3\nn-2\to-9\t3\n").unwrap();
+    let err = fails(
+        dir.path(),
+        &["eval", "match", "--set", set.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("qrels.tsv:2: listing `o-9` is not in listings.jsonl"),
+        "{err}"
+    );
+    std::fs::remove_file(set.join("queries.txt")).unwrap();
+    let err = fails(
+        dir.path(),
+        &["eval", "match", "--set", set.to_str().unwrap()],
+    );
+    assert!(err.contains("missing queries.txt"), "{err}");
+}

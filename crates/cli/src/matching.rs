@@ -226,11 +226,11 @@ fn print_results(listing: &Listing, results: &MatchResults, explain: bool) {
             let signals: Vec<String> = explanation
                 .signals
                 .iter()
-                .map(|signal| {
-                    format!(
-                        "{} {:.2}→{:.3}",
-                        signal.signal, signal.value, signal.contribution
-                    )
+                .map(|signal| match signal.value {
+                    Some(value) => {
+                        format!("{} {value:.2}→{:.3}", signal.signal, signal.contribution)
+                    }
+                    None => format!("{} not known", signal.signal),
                 })
                 .collect();
             println!(

@@ -159,6 +159,40 @@ impl Analysis {
         }
     }
 
+    /// The terms matching weighs `text` by: the index's terms, except that Chinese is cut into
+    /// whole words only (jieba's default mode) with generic words dropped. The index cuts Chinese in
+    /// search mode, adding every dictionary sub-word of a long word (超临界 → 临界, 超临界), which
+    /// helps a short query find a long word but, as a listing's own terms, counts one concept
+    /// several times and fills its discriminative terms with fragments (docs/matching.md,
+    /// "Chinese"). Every whole word is also an index term, so candidates are still found by them.
+    pub fn matching_terms(self, text: &str) -> Vec<String> {
+        if self != Analysis::Chinese {
+            return self.terms(text);
+        }
+        static WHOLE_WORDS: std::sync::OnceLock<TextAnalyzer> = std::sync::OnceLock::new();
+        let mut analyzer = WHOLE_WORDS
+            .get_or_init(|| {
+                TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::with_search_mode(false))
+                    .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                    .filter(WordsOnly)
+                    .filter(LowerCaser)
+                    .filter(StopWordFilter::remove(
+                        CHINESE_STOP_WORDS
+                            .iter()
+                            .chain(CHINESE_GENERIC_WORDS)
+                            .map(|word| word.to_string()),
+                    ))
+                    .build()
+            })
+            .clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut terms = Vec::new();
+        while let Some(token) = stream.next() {
+            terms.push(token.text.clone());
+        }
+        terms
+    }
+
     /// The analysed terms of `text`, in order, duplicates kept (term frequency matters to queries).
     pub fn terms(self, text: &str) -> Vec<String> {
         let mut analyzer = self.analyzer();
@@ -508,6 +542,60 @@ pub fn is_request_word(analysis: Analysis, term: &str) -> bool {
     analysis == Analysis::English && ENGLISH_REQUEST_WORDS.contains(&term)
 }
 
+/// Words of Chinese technology listings that say what kind of text it is, not what it is about
+/// (technology, system, method, device, research, application...): matching leaves them out of a
+/// listing's terms. Search keeps them (a user may type them).
+const CHINESE_GENERIC_WORDS: &[&str] = &[
+    "技术",
+    "系统",
+    "方法",
+    "装置",
+    "设备",
+    "研究",
+    "应用",
+    "开发",
+    "研制",
+    "实现",
+    "提供",
+    "采用",
+    "包括",
+    "用于",
+    "基于",
+    "提高",
+    "解决",
+    "问题",
+    "领域",
+    "产品",
+    "项目",
+    "需求",
+    "需要",
+    "要求",
+    "相关",
+    "主要",
+    "能够",
+    "使用",
+    "利用",
+    "以及",
+    "方面",
+    "目前",
+    "具备",
+    "合作",
+    "寻求",
+    "企业",
+    "公司",
+    "单位",
+    "有限公司",
+    "一定",
+    "较",
+    "更",
+    "很",
+    "非常",
+    "如何",
+    "哪些",
+    "所",
+    "其中",
+];
+
 /// Chinese function words that jieba keeps as tokens but that carry no topic.
 const CHINESE_STOP_WORDS: &[&str] = &[
     "的", "了", "和", "与", "及", "或", "是", "在", "对", "为", "以", "等", "将", "把", "被", "从",
@@ -545,6 +633,30 @@ mod tests {
         assert!(
             !terms.iter().any(|term| term == "，" || term == "的"),
             "{terms:?}"
+        );
+    }
+
+    #[test]
+    fn matching_cuts_chinese_into_whole_words_the_index_also_holds() {
+        let text = "超临界二氧化碳无水染色成套技术与装备，提高染色系统的效率。";
+        let whole = Analysis::Chinese.matching_terms(text);
+        let indexed = index_terms(Analysis::Chinese, text);
+        assert!(whole.contains(&"超临界".to_string()), "{whole:?}");
+        // No sub-words of a longer word (the index has 临界 beside 超临界), no generic words.
+        assert!(!whole.contains(&"临界".to_string()), "{whole:?}");
+        assert!(indexed.contains(&"临界".to_string()), "{indexed:?}");
+        for generic in ["技术", "系统", "提高"] {
+            assert!(!whole.iter().any(|term| term == generic), "{whole:?}");
+        }
+        // Every whole word is an index term, so the candidate scan finds listings by it.
+        for term in &whole {
+            assert!(indexed.contains(term), "{term} not indexed: {indexed:?}");
+        }
+        // Other languages are analysed for matching exactly as for the index.
+        let english = "Waterless textile dyeing with supercritical CO2";
+        assert_eq!(
+            Analysis::English.matching_terms(english),
+            Analysis::English.terms(english)
         );
     }
 

@@ -31,8 +31,8 @@ pub use engine::{Engine, EngineStats, Progress};
 pub use error::{IndexError, Result};
 pub use facets::{FacetCount, Facets};
 pub use matching::{
-    DEFAULT_SIDE_CACHE_ENTRIES, FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults, Prepared,
-    analyse_listing, analysis_of, constraint_filters,
+    Baseline, DEFAULT_SIDE_CACHE_ENTRIES, FoundMatch, MAX_CANDIDATES, MatchRequest, MatchResults,
+    Prepared, analyse_listing, analysis_of, constraint_filters,
 };
 pub use query::{AnalysedText, Filters, analyse_query};
 pub use schema::Fields;

@@ -272,3 +272,87 @@ fn cached_candidates_give_exactly_the_answer_of_fresh_ones_before_and_after_writ
         "a fresh engine on the same data agrees with the warm one"
     );
 }
+
+/// Bad input of the matching issue: a listing that gives no keywords, no sectors and no
+/// description still matches on its text, and what it does not say counts neither way.
+#[test]
+fn a_listing_without_keywords_or_sectors_matches_on_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut bare = need(
+        "n-bare",
+        "Buyer",
+        "ceramic membrane filtration of mine water",
+    );
+    bare["sectors"] = json!([]);
+    bare["technology_fields"] = json!([35]);
+    let mut with_keywords = offer(
+        "o-text",
+        "Seller",
+        "ceramic membranes for filtration of acid mine water",
+    );
+    with_keywords["keywords"] = json!(["ceramic membrane", "mine water"]);
+    let listings = store(
+        &engine,
+        vec![
+            bare,
+            with_keywords,
+            offer("o-off", "Seller 2", "lithium battery recycling"),
+        ],
+    );
+    let results = engine
+        .matches_for(&listings[0], &MatchRequest::default(), now())
+        .unwrap();
+    let first = &results.matches[0];
+    assert_eq!(first.listing.body.external_id.as_deref(), Some("o-text"));
+    assert!(first.score > 0.0);
+    let explanation = first.explanation.as_ref().unwrap();
+    let value = |name: &str| {
+        explanation
+            .signals
+            .iter()
+            .find(|signal| signal.signal == name)
+            .unwrap()
+            .value
+    };
+    assert_eq!(value("keywords"), None, "{explanation:?}");
+    assert_eq!(value("sector"), None, "{explanation:?}");
+    assert!(value("text").unwrap() > 0.3, "{explanation:?}");
+    let total: f32 = explanation.signals.iter().map(|s| s.contribution).sum();
+    assert!(
+        (total - explanation.forward).abs() < 1e-5,
+        "{explanation:?}"
+    );
+}
+
+/// Structure by evidence: at equal text, sharing a field few listings have ranks a candidate above
+/// sharing one most listings have.
+#[test]
+fn a_rare_shared_field_says_more_than_a_common_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut query = need("n-q", "Buyer", "sensor fusion for bridge inspection");
+    query["technology_fields"] = json!([10, 35]);
+    let mut common = offer(
+        "o-common",
+        "Seller 1",
+        "sensor fusion for bridge inspection",
+    );
+    common["technology_fields"] = json!([10]);
+    let mut rare = offer("o-rare", "Seller 2", "sensor fusion for bridge inspection");
+    rare["technology_fields"] = json!([35]);
+    let mut values = vec![query, common, rare];
+    // Twenty other listings of field 10 make it common.
+    for idx in 0..20 {
+        let mut filler = offer(
+            &format!("o-fill-{idx}"),
+            "Filler",
+            "gas chromatography column",
+        );
+        filler["technology_fields"] = json!([10]);
+        values.push(filler);
+    }
+    let listings = store(&engine, values);
+    let ids = matched_ids(&engine, &listings[0], Ranker::Reciprocal);
+    assert_eq!(&ids[..2], ["o-rare", "o-common"], "{ids:?}");
+}

@@ -1,86 +1,161 @@
-//! `silkmatch eval match`: nDCG@10, Recall@100 and MRR@10 per direction for three rankers (text only,
-//! the full model, the reciprocal score) on a labelled match set, plus the count of hard-constraint
-//! violations in every top-100. The set is imported into a temporary data directory and every query
-//! goes through `Engine::prepare_match` and `silkmatch_core::matching::rank`, as `silkmatch match` does.
+//! `silkmatch eval match`: nDCG@10, Recall@100 and MRR@10 per direction for the model's rankers (text
+//! only, the full model, the reciprocal score) and two baselines computed in the same run (a plain
+//! BM25 of the whole text, and meaning alone), on one or more labelled match sets; hard-constraint
+//! violations in every top-100; and what trap queries return (their right answer is nothing).
+//! Each set is imported into a temporary data directory and every query goes through
+//! `Engine::prepare_match` and `silkmatch_core::matching::rank`, as `silkmatch match` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Value, json};
 use silkmatch_core::matching::{Ranker, Weights, check_hard_constraints, rank};
 use silkmatch_core::metrics::{Metrics, Qrels, Run, evaluate};
-use silkmatch_core::{Kind, Listing, Timestamp, draft_from_value, validate};
-use silkmatch_index::{Engine, IndexCommit, Owner, Prepared, Write};
+use silkmatch_core::{Listing, Timestamp, draft_from_value, validate};
+use silkmatch_index::{Baseline, Engine, IndexCommit, Owner, Prepared, Write};
 
 use super::Split;
-use super::text::{read_jsonl, read_qrels};
+use super::labelled_set::{DIRECTIONS, LabelledSet};
 
-/// Candidates rescored per query: above 100 so Recall@100 is not capped by candidate generation alone.
-const CANDIDATES: usize = 300;
-/// Rankers reported, with their JSON names.
+/// Candidates per query: what `silkmatch match` and the API take by default (the lexical top 100,
+/// and as many nearest in meaning when there are vectors), so Recall@100 is what users get.
+fn candidates() -> usize {
+    silkmatch_index::MatchRequest::default().candidates
+}
+/// The model's rankers, with their JSON names.
 const RANKERS: [(&str, Ranker); 3] = [
     ("text_only", Ranker::TextOnly),
     ("full", Ranker::Forward),
     ("reciprocal", Ranker::Reciprocal),
 ];
-/// Directions, with the judgement file of each.
-const DIRECTIONS: [(&str, Kind); 2] = [
-    ("need_to_offer", Kind::Need),
-    ("offer_to_need", Kind::Offer),
-];
-
-struct Query {
-    direction: &'static str,
-    external_id: String,
-    split: String,
-}
 
 /// One query, prepared once: candidate generation does not depend on the weights.
-struct PreparedQuery {
-    direction: &'static str,
-    external_id: String,
-    split: String,
-    prepared: Prepared,
+pub(super) struct PreparedQuery {
+    pub(super) direction: &'static str,
+    pub(super) external_id: String,
+    pub(super) split: String,
+    pub(super) prepared: Prepared,
+    /// The baselines' top 100, as (external id, score).
+    baselines: BTreeMap<&'static str, Vec<(String, f64)>>,
 }
 
-/// Runs `eval match`.
-pub fn run(
-    set: &Path,
-    split: Split,
-    weights_file: Option<&Path>,
-    tune: bool,
-    meaning: Option<&Path>,
-    json_output: bool,
-) -> anyhow::Result<ExitCode> {
-    let weights = match weights_file {
+/// A set imported and its queries prepared.
+pub(super) struct LoadedSet {
+    pub(super) name: String,
+    pub(super) queries: Vec<PreparedQuery>,
+    pub(super) qrels: BTreeMap<&'static str, Qrels>,
+    cross: BTreeMap<&'static str, Qrels>,
+    traps: Vec<(String, Prepared)>,
+    /// Kept alive for the prepared candidates' lifetime.
+    _engine: Engine,
+    _scratch: tempfile::TempDir,
+}
+
+/// Options of `eval match`.
+pub struct Options<'a> {
+    pub split: Split,
+    pub weights_file: Option<&'a Path>,
+    pub tune: bool,
+    pub meaning: Option<&'a Path>,
+    pub json: bool,
+}
+
+/// Runs `eval match` on each of `sets`.
+pub fn run(sets: &[std::path::PathBuf], options: &Options<'_>) -> anyhow::Result<ExitCode> {
+    let weights = match options.weights_file {
         None => Weights::defaults(),
         Some(path) => Weights::from_toml(
             &std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read weights file {}", path.display()))?,
         )?,
     };
-    let queries = read_queries(&set.join("queries.tsv"))?;
-    let mut qrels: BTreeMap<&str, Qrels> = BTreeMap::new();
-    for (direction, _) in DIRECTIONS {
-        qrels.insert(
-            direction,
-            read_qrels(&set.join(format!("{direction}.tsv")))?,
-        );
+    let embedder = match options.meaning {
+        Some(data) => Some(crate::meaning::CachedEmbedder::load(data)?),
+        None => None,
+    };
+    let now = crate::now();
+    let mut loaded = Vec::with_capacity(sets.len());
+    for dir in sets {
+        loaded.push(load(dir, embedder.as_ref(), now)?);
     }
-    let listings: Vec<Value> = read_jsonl(&set.join("listings.jsonl"))?;
+    let weights = if options.tune {
+        let tuned = super::tune::tune(&loaded, weights, now);
+        println!(
+            "# tuned on the dev splits of {} set(s)\n{}",
+            loaded.len(),
+            tuned.to_toml()
+        );
+        tuned
+    } else {
+        weights
+    };
+    let mut failed = false;
+    let mut reports = serde_json::Map::new();
+    for set in &loaded {
+        let report = set_report(set, options.split, &weights, now);
+        failed |= report.violations > 0 || report.trap_matches > 0;
+        if options.json {
+            reports.insert(set.name.clone(), report.to_json());
+        } else {
+            report.print(&set.name, options.split);
+        }
+    }
+    if options.json {
+        let out = if loaded.len() == 1 {
+            reports
+                .into_iter()
+                .next()
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        } else {
+            Value::Object(reports)
+        };
+        println!("{out}");
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Imports a set into a fresh data directory (embedding it when there is a model) and prepares
+/// its queries and traps.
+fn load(
+    dir: &Path,
+    embedder: Option<&crate::meaning::CachedEmbedder>,
+    now: Timestamp,
+) -> anyhow::Result<LoadedSet> {
+    let set = LabelledSet::read(dir)?;
+    let name = dir
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string());
     let scratch = tempfile::tempdir().context("cannot create a temporary data directory")?;
     let engine = Engine::open(scratch.path())?;
-    let now = crate::now();
-    for (chunk_idx, chunk) in listings.chunks(2_000).enumerate() {
+    let listings_path = dir.join("listings.jsonl");
+    for (chunk_idx, chunk) in set.listings.chunks(2_000).enumerate() {
         let mut writes = Vec::with_capacity(chunk.len());
         for (idx, value) in chunk.iter().enumerate() {
-            let line = chunk_idx * 2_000 + idx + 1;
+            let at = format!(
+                "{}:{}",
+                listings_path.display(),
+                chunk_idx * 2_000 + idx + 1
+            );
             let draft = draft_from_value(value.clone())
-                .map_err(|problem| anyhow::anyhow!("listings.jsonl:{line}: {problem}"))?;
-            let validated = validate(&draft)
-                .map_err(|problems| anyhow::anyhow!("listings.jsonl:{line}: {problems:?}"))?;
+                .map_err(|problem| anyhow::anyhow!("{at}: {problem}"))?;
+            let validated = validate(&draft).map_err(|problems| {
+                let first = problems
+                    .first()
+                    .map(|problem| format!("{}: {}", problem.field, problem.message))
+                    .unwrap_or_default();
+                anyhow::anyhow!(
+                    "{at}: invalid listing ({} problems; first: {first})",
+                    problems.len()
+                )
+            })?;
             writes.push(Write::Upsert {
                 owner: Owner::FromListing,
                 validated,
@@ -91,123 +166,178 @@ pub fn run(
         }
     }
     engine.commit_index()?;
-    if let Some(data) = meaning {
-        let embedder = crate::meaning::CachedEmbedder::load(data)?;
-        crate::meaning::embed_with_bar(&engine, &embedder, None)?;
+    if let Some(embedder) = embedder {
+        crate::meaning::embed_with_bar(&engine, embedder, None)?;
     }
-    let cross = cross_language_qrels(&listings, &qrels);
+    let mut external: HashMap<String, String> = HashMap::with_capacity(set.listings.len());
+    for value in &set.listings {
+        let id = value["external_id"].as_str().unwrap_or_default();
+        if let Ok(listing) = engine.resolve(id) {
+            external.insert(listing.id, id.to_string());
+        }
+    }
+    let cross = cross_language_qrels(&set.listings, &set.qrels);
 
     let bar = crate::progress::bar("preparing queries");
-    bar.set_length(queries.len() as u64);
-    let mut prepared = Vec::with_capacity(queries.len());
-    for query in queries {
+    bar.set_length((set.queries.len() + set.traps.len()) as u64);
+    let mut queries = Vec::with_capacity(set.queries.len());
+    for query in set.queries {
         let listing = engine
             .resolve(&query.external_id)
-            .with_context(|| format!("query {} is not in listings.jsonl", query.external_id))?;
-        let expected = DIRECTIONS
-            .iter()
-            .find(|(name, _)| *name == query.direction)
-            .map(|(_, kind)| *kind);
-        if Some(listing.body.kind) != expected {
-            bail!(
-                "query {} is a {} but is listed under {}",
-                query.external_id,
-                listing.body.kind,
-                query.direction
-            );
+            .with_context(|| format!("query {} was not imported", query.external_id))?;
+        let mut baselines = BTreeMap::new();
+        for (name, baseline) in [("bm25", Baseline::Bm25), ("dense", Baseline::Dense)] {
+            let ranked = engine.baseline_ranking(&listing, baseline, 100, now)?;
+            if baseline == Baseline::Dense && ranked.is_empty() && embedder.is_none() {
+                continue;
+            }
+            let run = ranked
+                .into_iter()
+                .enumerate()
+                .map(|(position, (id, score))| {
+                    let id = external.get(&id).cloned().unwrap_or(id);
+                    (id, f64::from(score) - position as f64 * 1e-7)
+                })
+                .collect();
+            baselines.insert(name, run);
         }
-        prepared.push(PreparedQuery {
+        queries.push(PreparedQuery {
             direction: query.direction,
+            prepared: engine.prepare_match(&listing, candidates(), now)?,
             external_id: query.external_id,
             split: query.split,
-            prepared: engine.prepare_match(&listing, CANDIDATES, now)?,
+            baselines,
         });
         bar.inc(1);
     }
+    let mut traps = Vec::with_capacity(set.traps.len());
+    for id in set.traps {
+        let listing = engine
+            .resolve(&id)
+            .with_context(|| format!("trap {id} was not imported"))?;
+        traps.push((id, engine.prepare_match(&listing, candidates(), now)?));
+        bar.inc(1);
+    }
     bar.finish_and_clear();
+    Ok(LoadedSet {
+        name,
+        queries,
+        qrels: set.qrels,
+        cross,
+        traps,
+        _engine: engine,
+        _scratch: scratch,
+    })
+}
 
-    let weights = if tune {
-        tune_weights(&prepared, &qrels, weights, now)
-    } else {
-        weights
-    };
-    let wanted = |query: &PreparedQuery| match split {
-        Split::Dev => query.split == "dev",
-        Split::Test => query.split == "test",
-        Split::All => true,
-    };
-    let selected: Vec<&PreparedQuery> = prepared.iter().filter(|query| wanted(query)).collect();
-    let (report, violations) = score(&selected, &qrels, &weights, now);
-    let (cross_report, _) = score(&selected, &cross, &weights, now);
-    let cross_pairs: usize = cross
+/// Metrics per direction and ranker.
+pub(super) type Report = BTreeMap<&'static str, BTreeMap<&'static str, Metrics>>;
+
+/// Everything `eval match` says about one set.
+struct SetReport {
+    queries: usize,
+    metrics: Report,
+    cross: Report,
+    cross_pairs: usize,
+    violations: usize,
+    traps: usize,
+    trap_matches: usize,
+}
+
+fn set_report(set: &LoadedSet, split: Split, weights: &Weights, now: Timestamp) -> SetReport {
+    let selected: Vec<&PreparedQuery> = set
+        .queries
+        .iter()
+        .filter(|query| match split {
+            Split::Dev => query.split == "dev",
+            Split::Test => query.split == "test",
+            Split::All => true,
+        })
+        .collect();
+    let (metrics, violations) = score(&selected, &set.qrels, weights, now, true);
+    let (cross, _) = score(&selected, &set.cross, weights, now, true);
+    let cross_pairs = set
+        .cross
         .values()
         .flat_map(|by_query| by_query.values())
         .flat_map(|docs| docs.values())
         .filter(|grade| **grade >= 2.0)
         .count();
-    if tune {
-        println!(
-            "# tuned on the dev split ({} queries)\n{}",
-            prepared.iter().filter(|query| query.split == "dev").count(),
-            weights.to_toml()
-        );
+    let trap_matches = set
+        .traps
+        .iter()
+        .map(|(_, prepared)| ranked(prepared, weights, now, Ranker::Reciprocal, 100).len())
+        .sum();
+    SetReport {
+        queries: selected.len(),
+        metrics,
+        cross,
+        cross_pairs,
+        violations,
+        traps: set.traps.len(),
+        trap_matches,
     }
-    if json_output {
+}
+
+impl SetReport {
+    fn to_json(&self) -> Value {
         let mut out = serde_json::Map::new();
-        for (direction, rankers) in &report {
+        for (direction, rankers) in &self.metrics {
             out.insert(direction.to_string(), json!(rankers));
         }
         out.insert(
             "cross_language".into(),
-            json!({"pairs_graded_2_or_3": cross_pairs, "metrics": cross_report}),
+            json!({"pairs_graded_2_or_3": self.cross_pairs, "metrics": self.cross}),
         );
-        out.insert("violations".into(), json!(violations));
-        out.insert("queries".into(), json!(selected.len()));
-        println!("{}", Value::Object(out));
-    } else {
+        out.insert("violations".into(), json!(self.violations));
+        out.insert(
+            "traps".into(),
+            json!({"queries": self.traps, "matches_returned": self.trap_matches}),
+        );
+        out.insert("queries".into(), json!(self.queries));
+        Value::Object(out)
+    }
+
+    fn print(&self, name: &str, split: Split) {
         println!(
-            "split: {split:?} ({} queries); hard-constraint violations in every top-100: {violations}",
-            selected.len()
+            "{name}: split {} ({} queries); hard-constraint violations in every top-100: {}; traps: {} queries, {} matches returned",
+            split.name(),
+            self.queries,
+            self.violations,
+            self.traps,
+            self.trap_matches
         );
         println!(
             "{:<15} {:<11} {:>8} {:>10} {:>8}",
             "direction", "ranker", "nDCG@10", "Recall@100", "MRR@10"
         );
-        for (direction, rankers) in &report {
-            for (ranker, metrics) in rankers {
-                println!(
-                    "{direction:<15} {ranker:<11} {:>8.4} {:>10.4} {:>8.4}",
-                    metrics.ndcg_at_10, metrics.recall_at_100, metrics.mrr_at_10
-                );
+        let table = |report: &Report| {
+            for (direction, rankers) in report {
+                for (ranker, metrics) in rankers {
+                    println!(
+                        "{direction:<15} {ranker:<11} {:>8.4} {:>10.4} {:>8.4}",
+                        metrics.ndcg_at_10, metrics.recall_at_100, metrics.mrr_at_10
+                    );
+                }
             }
-        }
-        println!(
-            "cross-language judgements only (need and offer share no language; {cross_pairs} pairs graded 2 or 3 in all splits):"
-        );
-        for (direction, rankers) in &cross_report {
-            for (ranker, metrics) in rankers {
-                println!(
-                    "{direction:<15} {ranker:<11} {:>8.4} {:>10.4} {:>8.4}",
-                    metrics.ndcg_at_10, metrics.recall_at_100, metrics.mrr_at_10
-                );
-            }
+        };
+        table(&self.metrics);
+        if self.cross_pairs > 0 {
+            println!(
+                "cross-language judgements only (the two listings share no language; {} pairs graded 2 or 3 in all splits):",
+                self.cross_pairs
+            );
+            table(&self.cross);
         }
     }
-    Ok(if violations == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
-
-type Report = BTreeMap<&'static str, BTreeMap<&'static str, Metrics>>;
 
 /// The judgements of pairs whose two listings share no language (translations included): the cases
 /// only meaning can connect. Queries left with no such judgement are dropped.
-fn cross_language_qrels<'a>(
+fn cross_language_qrels(
     listings: &[Value],
-    qrels: &BTreeMap<&'a str, Qrels>,
-) -> BTreeMap<&'a str, Qrels> {
+    qrels: &BTreeMap<&'static str, Qrels>,
+) -> BTreeMap<&'static str, Qrels> {
     let languages: BTreeMap<&str, Vec<&str>> = listings
         .iter()
         .filter_map(|listing| {
@@ -244,16 +374,39 @@ fn cross_language_qrels<'a>(
         .collect()
 }
 
-/// Metrics per direction and ranker, and hard-constraint violations in any top-100.
-fn score(
-    queries: &[&PreparedQuery],
-    qrels: &BTreeMap<&str, Qrels>,
+/// The top `k` of a prepared query under `weights`.
+fn ranked(
+    prepared: &Prepared,
     weights: &Weights,
     now: Timestamp,
+    ranker: Ranker,
+    k: usize,
+) -> Vec<silkmatch_core::matching::Match> {
+    rank(
+        &prepared.query,
+        &prepared.candidates,
+        &prepared.similarities,
+        &prepared.meaning_only,
+        &prepared.stats,
+        weights,
+        now,
+        ranker,
+        k,
+    )
+}
+
+/// Metrics per direction and ranker (with the baselines when `baselines`), and hard-constraint
+/// violations in any top-100. Directions without judged queries are left out.
+pub(super) fn score(
+    queries: &[&PreparedQuery],
+    qrels: &BTreeMap<&'static str, Qrels>,
+    weights: &Weights,
+    now: Timestamp,
+    baselines: bool,
 ) -> (Report, usize) {
     let mut report = Report::new();
     let mut violations = 0;
-    for (direction, _) in DIRECTIONS {
+    for direction in DIRECTIONS {
         let in_direction: Vec<&&PreparedQuery> = queries
             .iter()
             .filter(|query| query.direction == direction)
@@ -267,31 +420,20 @@ fn score(
             })
             .map(|(q, docs)| (q.clone(), docs.clone()))
             .collect();
+        if judged.is_empty() {
+            continue;
+        }
         for (name, ranker) in RANKERS {
             let mut run = Run::new();
             for query in &in_direction {
-                let Prepared {
-                    query: side,
-                    candidates,
-                    seqs: _,
-                    similarities,
-                    meaning_only,
-                    stats,
-                } = &query.prepared;
-                let ranked = rank(
-                    side,
-                    candidates,
-                    similarities,
-                    meaning_only,
-                    stats,
-                    weights,
-                    now,
-                    ranker,
-                    100,
-                );
-                let mut results = Vec::with_capacity(ranked.len());
-                for (position, found) in ranked.iter().enumerate() {
-                    let candidate: &Listing = &candidates[found.candidate_idx].listing;
+                let side = &query.prepared.query;
+                let mut results = Vec::new();
+                for (position, found) in ranked(&query.prepared, weights, now, ranker, 100)
+                    .iter()
+                    .enumerate()
+                {
+                    let candidate: &Listing =
+                        &query.prepared.candidates[found.candidate_idx].listing;
                     violations +=
                         usize::from(check_hard_constraints(&side.listing, candidate, now).is_err());
                     // Rank folded into the score so trec_eval's tie-breaking keeps our order.
@@ -307,121 +449,24 @@ fn score(
                 .or_default()
                 .insert(name, evaluate(&judged, &run));
         }
-    }
-    (report, violations)
-}
-
-/// Coordinate ascent on the dev split: each weight in turn is scaled by a few factors and kept where
-/// the mean nDCG@10 of the reciprocal ranker over both directions is best; four rounds.
-fn tune_weights(
-    prepared: &[PreparedQuery],
-    qrels: &BTreeMap<&str, Qrels>,
-    start: Weights,
-    now: Timestamp,
-) -> Weights {
-    let dev: Vec<&PreparedQuery> = prepared
-        .iter()
-        .filter(|query| query.split == "dev")
-        .collect();
-    let objective = |weights: &Weights| {
-        let (report, _) = score(&dev, qrels, weights, now);
-        report
-            .values()
-            .map(|rankers| rankers["reciprocal"].ndcg_at_10)
-            .sum::<f64>()
-            / report.len().max(1) as f64
-    };
-    let mut best = start;
-    let mut best_value = objective(&best);
-    for _round in 0..4 {
-        for signal_idx in 0..7 {
-            for factor in [0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0] {
-                let mut candidate = best;
-                let slot = match signal_idx {
-                    0 => &mut candidate.text,
-                    1 => &mut candidate.technology,
-                    2 => &mut candidate.keywords,
-                    3 => &mut candidate.sector,
-                    4 => &mut candidate.readiness,
-                    5 => &mut candidate.partner,
-                    _ => &mut candidate.freshness,
-                };
-                *slot = (*slot * factor).max(if factor == 0.0 { 0.0 } else { 0.01 });
-                if candidate.total() <= 0.0 {
+        if baselines {
+            for name in ["bm25", "dense"] {
+                if in_direction
+                    .iter()
+                    .any(|query| !query.baselines.contains_key(name))
+                {
                     continue;
                 }
-                let value = objective(&candidate);
-                if value > best_value + 1e-6 {
-                    best = candidate;
-                    best_value = value;
-                }
+                let run: Run = in_direction
+                    .iter()
+                    .map(|query| (query.external_id.clone(), query.baselines[name].clone()))
+                    .collect();
+                report
+                    .entry(direction)
+                    .or_default()
+                    .insert(name, evaluate(&judged, &run));
             }
         }
     }
-    // How meaning enters the text signal, when there are embeddings.
-    if prepared
-        .iter()
-        .any(|query| !query.prepared.similarities.is_empty())
-    {
-        for _round in 0..2 {
-            for floor in [0.70, 0.75, 0.78, 0.80, 0.82, 0.84, 0.86, 0.88] {
-                for share in [0.0, 0.25, 0.5, 0.75, 1.0] {
-                    let mut candidate = best;
-                    candidate.meaning.floor = floor;
-                    candidate.meaning.share = share;
-                    let value = objective(&candidate);
-                    if value > best_value + 1e-6 {
-                        best = candidate;
-                        best_value = value;
-                    }
-                }
-            }
-        }
-    }
-    eprintln!("tuned: dev mean nDCG@10 (reciprocal) {best_value:.4}");
-    best
-}
-
-fn read_queries(path: &Path) -> anyhow::Result<Vec<Query>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut queries = Vec::new();
-    for (idx, line) in text.lines().enumerate() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let parts: Vec<&str> = line.split('\t').collect();
-        let direction = match parts.first().copied() {
-            Some("need_to_offer") => "need_to_offer",
-            Some("offer_to_need") => "offer_to_need",
-            _ => bail!(
-                "{}:{}: the first column must be need_to_offer or offer_to_need",
-                path.display(),
-                idx + 1
-            ),
-        };
-        let (Some(external_id), Some(split)) = (parts.get(1), parts.get(2)) else {
-            bail!(
-                "{}:{}: expected direction, query external id and split",
-                path.display(),
-                idx + 1
-            );
-        };
-        if !matches!(*split, "dev" | "test") {
-            bail!(
-                "{}:{}: split must be dev or test; got `{split}`",
-                path.display(),
-                idx + 1
-            );
-        }
-        queries.push(Query {
-            direction,
-            external_id: external_id.to_string(),
-            split: split.to_string(),
-        });
-    }
-    if queries.is_empty() {
-        bail!("{} lists no queries", path.display());
-    }
-    Ok(queries)
+    (report, violations)
 }

@@ -1,9 +1,11 @@
 //! `silkmatch eval`: quality measured through the same paths users hit.
 
 mod dense;
+mod labelled_set;
 mod matchset;
 mod sweep;
 mod text;
+mod tune;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,18 +58,22 @@ pub enum EvalCommand {
         #[arg(long, value_parser = sweep::parse_report)]
         report: Option<silkmatch_core::fusion::FusionWeights>,
     },
-    /// Matching quality on a labelled match set, per direction, for three rankers.
+    /// Matching quality on labelled match sets, per direction: the model's rankers and two
+    /// baselines (plain BM25 of the whole text; meaning alone, with `--meaning`), traps, violations.
     Match {
-        /// The set's folder (format: fixtures/matchset/README.md).
+        /// A set's folder: the per-direction layout of fixtures/matchset (fixtures/README.md) or the
+        /// flat one of ../shared/data/sbir-match (listings.jsonl, queries.txt, qrels.tsv, optional
+        /// traps.txt). Repeat to evaluate (and `--tune` on) several sets in one run.
         #[arg(long, default_value = "fixtures/matchset")]
-        set: PathBuf,
+        set: Vec<PathBuf>,
         /// Which queries to score: the held-out `test` split (default), the `dev` split weights are tuned on, or `all`.
         #[arg(long, value_enum, default_value = "test")]
         split: Split,
         /// A weights file (TOML) instead of the shipped defaults.
         #[arg(long)]
         weights: Option<PathBuf>,
-        /// Tune the weights on the dev split by coordinate ascent and print the best weights file.
+        /// Tune the weights on the dev splits of all the sets together (coordinate ascent; no set may
+        /// fall below its own text-only ranker or BM25) and print the best weights file.
         #[arg(long)]
         tune: bool,
         /// Also match by meaning: embed the set's listings with the model installed in the data
@@ -170,11 +176,13 @@ pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
             json,
         } => matchset::run(
             &set,
-            split,
-            weights.as_deref(),
-            tune,
-            meaning.then_some(data),
-            json,
+            &matchset::Options {
+                split,
+                weights_file: weights.as_deref(),
+                tune,
+                meaning: meaning.then_some(data),
+                json,
+            },
         ),
     }
 }

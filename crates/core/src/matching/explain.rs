@@ -11,11 +11,12 @@ use crate::{Cooperation, Sector, TechnologyField, Timestamp};
 pub struct SignalContribution {
     /// Signal name (`text`, `technology`, ...).
     pub signal: &'static str,
-    /// Its value in [0, 1].
-    pub value: f32,
+    /// Its value in [0, 1]; `null` when one side gives nothing to judge by (it then counts neither
+    /// way, and its weight is left out of the mean).
+    pub value: Option<f32>,
     /// Its weight.
     pub weight: f32,
-    /// `weight × value / Σ weights`: what it added to the score.
+    /// `weight × value / Σ weights of the known signals`: what it added to the score.
     pub contribution: f32,
 }
 
@@ -56,7 +57,13 @@ pub fn explain(
     weights: &Weights,
     now: Timestamp,
 ) -> Explanation {
-    let total = weights.total();
+    let known: f32 = weights
+        .named()
+        .iter()
+        .zip(found.forward.signals)
+        .filter(|(_, value)| value.is_some())
+        .map(|((_, weight), _)| weight)
+        .sum();
     let mut signals: Vec<SignalContribution> = weights
         .named()
         .iter()
@@ -65,7 +72,10 @@ pub fn explain(
             signal,
             value,
             weight: *weight,
-            contribution: weight * value / total,
+            contribution: match value {
+                Some(value) if known > 0.0 => weight * value / known,
+                _ => 0.0,
+            },
         })
         .collect();
     signals.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
@@ -87,7 +97,7 @@ pub fn explain(
             near_misses.push(format!("the offer (TRL {offer_trl}) is far more mature than the need's minimum (TRL {need_trl})"));
         }
     }
-    if found.forward.signals[1] > 0.0
+    if found.forward.signals[1].is_some_and(|value| value > 0.0)
         && !q
             .technology_fields
             .iter()

@@ -5,54 +5,85 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fusion::{FusionWeights, dense_strength, fused_score};
 use crate::{Kind, LanguageTag, Listing};
 
-/// How meaning enters the text signal; read from the weights file's `[meaning]` table.
+/// How a pair's text signal fuses shared terms and meaning; read from the weights file's
+/// `[meaning]` table. The form is search's (`crate::fusion`): the lexical score (BM25 of shared
+/// terms, normalised per query) with a share that depends on whether the two listings can be read in
+/// one language, plus the rescaled cosine of their embeddings with the rest. Meaning always counts
+/// when both sides have a vector; there is no threshold below which it is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeaningFusion {
-    /// Cosine similarity that counts as no shared meaning. multilingual-e5 puts unrelated texts at
-    /// about 0.7–0.8, so similarities are rescaled from this floor to 1.
-    pub floor: f32,
-    /// How far the text signal follows meaning where meaning is stronger than shared terms: 0 keeps
-    /// the lexical text signal, 1 takes the larger of the two.
-    pub share: f32,
+    /// Share of the lexical score when the two listings share a language; meaning has `1 −` this.
+    pub same_language_lexical: f32,
+    /// Share of the lexical score when they share none: shared terms across languages are mostly
+    /// numbers and names, so this is small.
+    pub cross_language_lexical: f32,
+    /// The cosine mapped to 0 (1 maps to 1): multilingual-e5 rarely puts two texts below it, so the
+    /// part of the scale that discriminates is stretched over the whole signal.
+    pub cosine_floor: f32,
 }
 
 impl MeaningFusion {
+    /// What a weights file without meaning means: the text signal is lexical only.
+    pub const LEXICAL_ONLY: MeaningFusion = MeaningFusion {
+        same_language_lexical: 1.0,
+        cross_language_lexical: 1.0,
+        cosine_floor: 0.65,
+    };
+
     /// Checks the values a weights file gave.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if !self.floor.is_finite() || !(0.0..1.0).contains(&self.floor) {
-            return Err(format!(
-                "meaning `floor` must be in [0, 1); got {}",
-                self.floor
-            ));
+        for (name, value) in [
+            ("same_language_lexical", self.same_language_lexical),
+            ("cross_language_lexical", self.cross_language_lexical),
+        ] {
+            if !value.is_finite() || !(0.0..=1.0).contains(&value) {
+                return Err(format!("meaning `{name}` must be in [0, 1]; got {value}"));
+            }
         }
-        if !self.share.is_finite() || !(0.0..=1.0).contains(&self.share) {
+        if !self.cosine_floor.is_finite() || !(0.0..1.0).contains(&self.cosine_floor) {
             return Err(format!(
-                "meaning `share` must be in [0, 1]; got {}",
-                self.share
+                "meaning `cosine_floor` must be in [0, 1); got {}",
+                self.cosine_floor
             ));
         }
         Ok(())
     }
 
-    /// The similarity rescaled from the floor: 0 at or below it, 1 for identical meaning.
-    pub fn strength(&self, similarity: f32) -> f32 {
-        ((similarity - self.floor) / (1.0 - self.floor)).clamp(0.0, 1.0)
+    /// The same constants as `crate::fusion` takes them.
+    pub fn as_fusion(&self) -> FusionWeights {
+        FusionWeights {
+            same_language_lexical: f64::from(self.same_language_lexical),
+            cross_language_lexical: f64::from(self.cross_language_lexical),
+            cosine_floor: f64::from(self.cosine_floor),
+        }
     }
 
-    /// The text signal of a pair from its lexical text score and, when both sides have embeddings,
-    /// their similarity. Never below the lexical score: meaning rescues pairs that share no words,
-    /// it does not demote pairs that do.
-    pub fn text_signal(&self, lexical: f32, similarity: Option<f32>) -> f32 {
+    /// The similarity rescaled from the floor: 0 at or below it, 1 for identical meaning.
+    pub fn strength(&self, similarity: f32) -> f32 {
+        dense_strength(f64::from(similarity), &self.as_fusion()) as f32
+    }
+
+    /// The text signal of a pair from its lexical score (in [0, 1]) and, when both sides have
+    /// embeddings, their similarity; `same_language` when the two can be read in one language.
+    pub fn text_signal(&self, lexical: f32, similarity: Option<f32>, same_language: bool) -> f32 {
         match similarity {
             None => lexical,
-            Some(similarity) => {
-                let meaning = self.strength(similarity);
-                (1.0 - self.share) * lexical + self.share * lexical.max(meaning)
-            }
+            Some(similarity) => fused_score(
+                f64::from(lexical),
+                f64::from(similarity),
+                !same_language,
+                &self.as_fusion(),
+            ) as f32,
         }
+    }
+
+    /// How much of the text signal meaning carries at this similarity.
+    pub fn meaning_part(&self, similarity: f32) -> f32 {
+        (1.0 - self.same_language_lexical) * self.strength(similarity)
     }
 }
 
@@ -78,8 +109,13 @@ pub fn meaning_note(
     fusion: &MeaningFusion,
 ) -> Option<MeaningNote> {
     let similarity = similarity?;
-    let decisive = fusion.share > 0.0 && fusion.strength(similarity) > lexical;
     let cross_language = !shares_a_language(query, candidate);
+    let lexical_share = if cross_language {
+        fusion.cross_language_lexical
+    } else {
+        fusion.same_language_lexical
+    };
+    let decisive = fusion.meaning_part(similarity) > lexical_share * lexical;
     let side = |listing: &Listing| {
         let kind = match listing.body.kind {
             Kind::Need => "need",
@@ -119,63 +155,54 @@ mod tests {
     use super::*;
 
     const FUSION: MeaningFusion = MeaningFusion {
-        floor: 0.8,
-        share: 1.0,
+        same_language_lexical: 0.2,
+        cross_language_lexical: 0.02,
+        cosine_floor: 0.65,
     };
 
     #[test]
-    fn meaning_only_ever_raises_the_text_signal() {
-        for lexical in [0.0, 0.3, 0.9] {
-            for similarity in [0.0, 0.75, 0.85, 0.95, 1.0] {
-                let text = FUSION.text_signal(lexical, Some(similarity));
-                assert!(
-                    text >= lexical && text <= 1.0,
-                    "{lexical} {similarity} {text}"
-                );
+    fn the_text_signal_is_the_search_fusion_of_a_pair() {
+        // Same language: 0.2 of the lexical score and 0.8 of the rescaled cosine.
+        let text = FUSION.text_signal(0.5, Some(0.825), true);
+        assert!((text - (0.2 * 0.5 + 0.8 * 0.5)).abs() < 1e-6, "{text}");
+        // Across languages shared terms count for little.
+        let text = FUSION.text_signal(0.5, Some(0.825), false);
+        assert!((text - (0.02 * 0.5 + 0.8 * 0.5)).abs() < 1e-6, "{text}");
+        // Without vectors the lexical score is the signal; meaning always counts when there are.
+        assert_eq!(FUSION.text_signal(0.3, None, true), 0.3);
+        assert!(FUSION.text_signal(0.0, Some(0.7), false) > 0.0);
+        for lexical in [0.0, 0.3, 1.0] {
+            for similarity in [-1.0, 0.0, 0.65, 0.9, 1.0] {
+                for same in [true, false] {
+                    let text = FUSION.text_signal(lexical, Some(similarity), same);
+                    assert!((0.0..=1.0).contains(&text), "{lexical} {similarity} {text}");
+                }
             }
-            assert_eq!(FUSION.text_signal(lexical, None), lexical);
         }
-        let off = MeaningFusion {
-            share: 0.0,
-            ..FUSION
-        };
-        assert_eq!(off.text_signal(0.2, Some(1.0)), 0.2);
+        assert_eq!(
+            MeaningFusion::LEXICAL_ONLY.text_signal(0.4, Some(1.0), false),
+            0.4
+        );
     }
 
     #[test]
     fn strength_rescales_from_the_floor() {
         assert_eq!(FUSION.strength(0.5), 0.0);
-        assert_eq!(FUSION.strength(0.8), 0.0);
-        assert!((FUSION.strength(0.9) - 0.5).abs() < 1e-6);
+        assert_eq!(FUSION.strength(0.65), 0.0);
+        assert!((FUSION.strength(0.825) - 0.5).abs() < 1e-6);
         assert_eq!(FUSION.strength(1.0), 1.0);
     }
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(
-            MeaningFusion {
-                floor: 1.0,
-                share: 0.5
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            MeaningFusion {
-                floor: 0.5,
-                share: 1.5
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            MeaningFusion {
-                floor: f32::NAN,
-                share: 0.5
-            }
-            .validate()
-            .is_err()
-        );
+        let with = |same: f32, cross: f32, floor: f32| MeaningFusion {
+            same_language_lexical: same,
+            cross_language_lexical: cross,
+            cosine_floor: floor,
+        };
+        assert!(with(0.2, 0.02, 1.0).validate().is_err());
+        assert!(with(1.5, 0.02, 0.5).validate().is_err());
+        assert!(with(0.2, f32::NAN, 0.5).validate().is_err());
         assert!(FUSION.validate().is_ok());
     }
 }

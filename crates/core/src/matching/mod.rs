@@ -3,6 +3,7 @@
 //! Pure functions: the index crate supplies analysed text and corpus statistics, and `now`.
 
 mod constraints;
+mod evidence;
 mod explain;
 mod meaning;
 mod signals;
@@ -15,11 +16,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use constraints::{Violation, as_need_and_offer, check_hard_constraints};
+pub use evidence::StructureStats;
 pub use explain::{Explanation, SignalContribution, explain};
 pub use meaning::{MeaningFusion, MeaningNote, meaning_note, shares_a_language};
 pub use text::{
-    CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermSignature, TermVector, TextField,
-    bm25, bm25_screened, matched_terms, select_query_terms,
+    CANDIDATE_TERMS, CorpusStats, FIELD_BOOSTS, MAX_QUERY_TERMS, QueryTerm, TermSignature,
+    TermVector, TextField, bm25, bm25_screened, candidate_terms, matched_terms, select_query_terms,
 };
 pub use weights::{DEFAULT_WEIGHTS_TOML, WEIGHTS_VERSION, Weights};
 
@@ -71,8 +73,9 @@ impl MatchSide {
     }
 }
 
-/// Signal values of one directed score, in `Weights::named` order.
-pub type SignalValues = [f32; 7];
+/// Signal values of one directed score, in `Weights::named` order; `None` for a signal one side
+/// gives nothing to judge by (no keywords, no sector), which counts neither way.
+pub type SignalValues = [Option<f32>; 7];
 
 /// The score of `to` as a partner for `from` (s(from→to) in the spec).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,7 +101,7 @@ pub fn score_directed(
     weights: &Weights,
     now: Timestamp,
 ) -> Result<DirectedScore, Violation> {
-    let pair = PairSignals::of(from, to, now)?;
+    let pair = PairSignals::of(from, to, stats, now)?;
     let mut directed = pair.directed(from, to, similarity, stats, weights, now);
     directed.matched_terms = matched_terms(&from.query, &to.terms);
     Ok(directed)
@@ -108,24 +111,33 @@ pub fn score_directed(
 /// which look at the pair as (need, offer) whichever side asks, so both directions have the same.
 /// Ranking computes them once per pair.
 struct PairSignals {
-    technology: f32,
-    keywords: f32,
-    sector: f32,
+    technology: Option<f32>,
+    keywords: Option<f32>,
+    sector: Option<f32>,
     readiness: f32,
     partner: f32,
+    /// Whether the two can be read in one language (how meaning and shared terms are fused).
+    same_language: bool,
 }
 
 impl PairSignals {
     /// The shared signals of a pair, or the hard constraint it breaks.
-    fn of(a: &MatchSide, b: &MatchSide, now: Timestamp) -> Result<PairSignals, Violation> {
+    fn of(
+        a: &MatchSide,
+        b: &MatchSide,
+        stats: &CorpusStats,
+        now: Timestamp,
+    ) -> Result<PairSignals, Violation> {
         check_hard_constraints(&a.listing, &b.listing, now)?;
         let (need, offer) = as_need_and_offer(&a.listing, &b.listing).ok_or(Violation::SameKind)?;
+        let structure = &stats.structure;
         Ok(PairSignals {
-            technology: signals::technology(need, offer),
-            keywords: signals::key_overlap(&a.keyword_keys, &b.keyword_keys),
-            sector: signals::sector(need, offer),
+            technology: signals::technology(need, offer, structure),
+            keywords: signals::keywords(&a.keyword_keys, &b.keyword_keys, structure),
+            sector: signals::sector(need, offer, structure),
             readiness: signals::readiness(need, offer),
             partner: signals::partner(need, offer),
+            same_language: shares_a_language(&a.listing, &b.listing),
         })
     }
 
@@ -152,23 +164,31 @@ impl PairSignals {
         } else {
             0.0
         };
+        // Two listings with no language in common and no embeddings to compare: their text can
+        // say nothing about each other, so the text signal is not known rather than zero.
+        let text = (self.same_language || similarity.is_some()).then(|| {
+            weights
+                .meaning
+                .text_signal(lexical, similarity, self.same_language)
+        });
         let signals: SignalValues = [
-            weights.meaning.text_signal(lexical, similarity),
+            text,
             self.technology,
             self.keywords,
             self.sector,
-            self.readiness,
-            self.partner,
-            signals::freshness(&to.listing, now),
+            Some(self.readiness),
+            Some(self.partner),
+            Some(signals::freshness(&to.listing, now)),
         ];
-        let weighted: f32 = weights
-            .named()
-            .iter()
-            .zip(signals)
-            .map(|((_, weight), value)| weight * value)
-            .sum();
+        let (mut weighted, mut known) = (0.0f32, 0.0f32);
+        for ((_, weight), value) in weights.named().iter().zip(signals) {
+            if let Some(value) = value {
+                weighted += weight * value;
+                known += weight;
+            }
+        }
         DirectedScore {
-            score: weighted / weights.total(),
+            score: if known > 0.0 { weighted / known } else { 0.0 },
             signals,
             matched_terms: Vec::new(),
             lexical,
@@ -245,11 +265,11 @@ pub fn rank<C: std::borrow::Borrow<MatchSide> + Sync>(
             let candidate = candidate.borrow();
             let similarity = similarities.get(candidate_idx).copied().flatten();
             if meaning_only.get(candidate_idx) == Some(&true)
-                && !similarity.is_some_and(|similarity| similarity > weights.meaning.floor)
+                && !similarity.is_some_and(|similarity| similarity > weights.meaning.cosine_floor)
             {
                 return None;
             }
-            let pair = PairSignals::of(query, candidate, now).ok()?;
+            let pair = PairSignals::of(query, candidate, stats, now).ok()?;
             let forward = pair.directed(query, candidate, similarity, stats, weights, now);
             let backward = pair.directed(candidate, query, similarity, stats, weights, now);
             let reciprocal = reciprocal(forward.score, backward.score);

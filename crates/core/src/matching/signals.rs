@@ -1,74 +1,80 @@
-//! The structural soft signals (matching spec, "Soft signals"). Each returns a value in [0, 1];
-//! the evidence behind it is gathered in `explain.rs`.
+//! The structural soft signals (matching spec, "Soft signals"). Each returns a value in [0, 1], or
+//! `None` when one side does not say (a missing field is neutral: the directed score is the
+//! weighted mean of the signals that are known); the evidence behind it is gathered in
+//! `explain.rs`. Technology fields, sectors and keywords count by evidence (`evidence.rs`): what a
+//! shared value says depends on how few listings carry it.
 
+use super::evidence::StructureStats;
 use crate::{Cooperation, Listing, OrganisationKind, Timestamp};
 
-/// Overlap of WIPO fields: a shared field counts 1, a field of the same area 0.5, averaged over both
-/// listings' fields so the signal is symmetric.
-pub fn technology(a: &Listing, b: &Listing) -> f32 {
-    let best_for = |from: &Listing, to: &Listing| -> f32 {
-        let fields = &from.body.technology_fields;
-        if fields.is_empty() {
-            return 0.0;
-        }
-        let total: f32 = fields
-            .iter()
-            .map(|field| {
-                if to.body.technology_fields.contains(field) {
-                    1.0
-                } else if to
-                    .body
-                    .technology_fields
-                    .iter()
-                    .any(|other| other.area() == field.area())
-                {
-                    0.5
-                } else {
-                    0.0
-                }
-            })
-            .sum();
-        total / fields.len() as f32
-    };
-    (best_for(a, b) + best_for(b, a)) / 2.0
-}
-
-/// `overlap` of two maps' keys, without building sets (keywords are compared on every pair).
-pub fn key_overlap<K: Ord, A, B>(
-    a: &std::collections::BTreeMap<K, A>,
-    b: &std::collections::BTreeMap<K, B>,
-) -> f32 {
+/// Shared WIPO fields, by evidence: the best of a shared field's evidence and half a shared area's
+/// (a field of the same area, counted by the listings of the whole area). `None` when either
+/// listing names no field.
+pub fn technology(a: &Listing, b: &Listing, stats: &StructureStats) -> Option<f32> {
+    let (a, b) = (&a.body.technology_fields, &b.body.technology_fields);
     if a.is_empty() || b.is_empty() {
-        return 0.0;
+        return None;
     }
-    // The common keys counted from the smaller map (most listings have a few keywords).
-    let common = if a.len() <= b.len() {
-        a.keys().filter(|key| b.contains_key(*key)).count()
-    } else {
-        b.keys().filter(|key| a.contains_key(*key)).count()
+    let area_df = |field: crate::TechnologyField| -> Option<u64> {
+        let area = field.area();
+        (1..=35u8)
+            .filter(|other| crate::codes::technology_area(*other) == area)
+            .map(|other| stats.technology_df(other))
+            .sum::<Option<u64>>()
     };
-    share_of_smaller(a.len(), b.len(), common)
-}
-
-/// Share of the smaller set found in the larger; 0 when either is empty (nothing to compare).
-fn share_of_smaller(a: usize, b: usize, common: usize) -> f32 {
-    let smaller = a.min(b);
-    if smaller == 0 {
-        return 0.0;
+    let mut best = 0.0f32;
+    for field in a {
+        for other in b {
+            let value = if field == other {
+                stats.evidence_of(stats.technology_df(field.get()))
+            } else if field.area() == other.area() {
+                0.5 * stats.evidence_of(area_df(*field))
+            } else {
+                0.0
+            };
+            best = best.max(value);
+        }
     }
-    common as f32 / smaller as f32
+    Some(best)
 }
 
-/// Overlap of NACE sections: the two lists' overlap as sets, counted in place (a listing names a
-/// few sections, and ranking asks on every pair).
-pub fn sector(a: &Listing, b: &Listing) -> f32 {
+/// Shared keywords (normalised keys), by evidence: the best shared keyword's. `None` when either
+/// listing has none.
+pub fn keywords<A, B>(
+    a: &std::collections::BTreeMap<String, A>,
+    b: &std::collections::BTreeMap<String, B>,
+    stats: &StructureStats,
+) -> Option<f32> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    // The common keys looked up from the smaller map (most listings have a few keywords).
+    let best = |small: &mut dyn Iterator<Item = &String>, has: &dyn Fn(&String) -> bool| {
+        small
+            .filter(|key| has(key))
+            .map(|key| stats.evidence_of(stats.keyword_df(key)))
+            .fold(0.0, f32::max)
+    };
+    Some(if a.len() <= b.len() {
+        best(&mut a.keys(), &|key| b.contains_key(key))
+    } else {
+        best(&mut b.keys(), &|key| a.contains_key(key))
+    })
+}
+
+/// Shared NACE sections, by evidence: the best shared section's. `None` when either listing names
+/// none.
+pub fn sector(a: &Listing, b: &Listing, stats: &StructureStats) -> Option<f32> {
     let (a, b) = (&a.body.sectors, &b.body.sectors);
-    let first = |list: &[crate::Sector], idx: usize| !list[..idx].contains(&list[idx]);
-    let distinct = |list: &[crate::Sector]| (0..list.len()).filter(|idx| first(list, *idx)).count();
-    let common = (0..a.len())
-        .filter(|idx| first(a, *idx) && b.contains(&a[*idx]))
-        .count();
-    share_of_smaller(distinct(a), distinct(b), common)
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    Some(
+        a.iter()
+            .filter(|sector| b.contains(sector))
+            .map(|sector| stats.evidence_of(stats.sector_df(sector.letter())))
+            .fold(0.0, f32::max),
+    )
 }
 
 /// How well the offer's readiness suits the need: full marks up to two levels above the need's
@@ -152,12 +158,12 @@ pub fn freshness(listing: &Listing, now: Timestamp) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use proptest::prelude::*;
 
     use super::*;
-    use crate::Sector;
+    use crate::{Sector, TechnologyField};
 
     fn with_sectors(letters: &[char]) -> Listing {
         let mut listing = crate::matching::tests::listing_for_signals();
@@ -168,30 +174,111 @@ mod tests {
         listing
     }
 
+    fn with_fields(fields: &[u8]) -> Listing {
+        let mut listing = crate::matching::tests::listing_for_signals();
+        listing.body.technology_fields = fields
+            .iter()
+            .map(|field| TechnologyField::new(*field).expect("a WIPO field"))
+            .collect();
+        listing
+    }
+
+    /// 1,000 listings: field 6 (computer technology) in 600 of them, field 11 in 5; sector C in
+    /// 700, sector Q in 3; keyword "softwar" in 500, "lidar" in 2.
+    fn stats() -> StructureStats {
+        let mut stats = StructureStats {
+            listings: 1_000,
+            ..StructureStats::default()
+        };
+        stats.technology[6] = 600;
+        stats.technology[11] = 5;
+        stats.technology[9] = 40;
+        stats.sectors[2] = 700;
+        stats.sectors[16] = 3;
+        stats.keywords.insert("softwar".into(), 500);
+        stats.keywords.insert("lidar".into(), 2);
+        stats
+    }
+
+    #[test]
+    fn a_rare_shared_value_says_more_than_a_common_one() {
+        let stats = stats();
+        let common = technology(&with_fields(&[6]), &with_fields(&[6]), &stats).unwrap();
+        let rare = technology(&with_fields(&[11]), &with_fields(&[11]), &stats).unwrap();
+        assert!(rare > 0.7 && common < 0.1, "{rare} {common}");
+        // A field of the same area counts, less than the field itself.
+        let area = technology(&with_fields(&[11]), &with_fields(&[9]), &stats).unwrap();
+        assert!(area > 0.0 && area < rare, "{area}");
+        assert_eq!(
+            technology(&with_fields(&[11]), &with_fields(&[30]), &stats),
+            Some(0.0)
+        );
+        let rare = sector(&with_sectors(&['Q']), &with_sectors(&['Q', 'C']), &stats).unwrap();
+        let common = sector(&with_sectors(&['C']), &with_sectors(&['C']), &stats).unwrap();
+        assert!(rare > 0.8 && common < 0.06, "{rare} {common}");
+        let keys = |words: &[&str]| -> BTreeMap<String, ()> {
+            words.iter().map(|word| (word.to_string(), ())).collect()
+        };
+        let rare = keywords(&keys(&["lidar", "softwar"]), &keys(&["lidar"]), &stats).unwrap();
+        let common = keywords(&keys(&["softwar"]), &keys(&["softwar", "x"]), &stats).unwrap();
+        assert!(rare > 0.8 && common < 0.15, "{rare} {common}");
+    }
+
+    #[test]
+    fn a_missing_value_is_neutral_not_a_mismatch() {
+        let stats = stats();
+        assert_eq!(
+            sector(&with_sectors(&[]), &with_sectors(&['C']), &stats),
+            None
+        );
+        assert_eq!(
+            sector(&with_sectors(&['Q']), &with_sectors(&['C']), &stats),
+            Some(0.0)
+        );
+        let none: BTreeMap<String, ()> = BTreeMap::new();
+        let some: BTreeMap<String, ()> = [("lidar".to_string(), ())].into();
+        assert_eq!(keywords(&none, &some, &stats), None);
+        assert_eq!(
+            technology(&with_fields(&[]), &with_fields(&[6]), &stats),
+            None
+        );
+    }
+
     proptest! {
-        /// `sector` counts in place what the overlap of the two lists as sets is.
+        /// `sector` is the best evidence over the intersection of the two lists as sets, known
+        /// exactly when both name one.
         #[test]
-        fn sector_is_the_overlap_of_the_sets(
+        fn sector_is_the_best_evidence_of_the_intersection(
             a in proptest::collection::vec(0u8..5, 0..6),
             b in proptest::collection::vec(0u8..5, 0..6),
         ) {
+            let stats = stats();
             let letters = |codes: &[u8]| codes.iter().map(|code| (b'A' + code) as char).collect::<Vec<_>>();
             let (a, b) = (letters(&a), letters(&b));
             let (set_a, set_b): (BTreeSet<char>, BTreeSet<char>) = (a.iter().copied().collect(), b.iter().copied().collect());
-            let expected = share_of_smaller(set_a.len(), set_b.len(), set_a.intersection(&set_b).count());
-            prop_assert_eq!(sector(&with_sectors(&a), &with_sectors(&b)).to_bits(), expected.to_bits());
+            let expected = (!set_a.is_empty() && !set_b.is_empty()).then(|| {
+                set_a.intersection(&set_b).map(|letter| stats.evidence_of(stats.sector_df(*letter))).fold(0.0, f32::max)
+            });
+            prop_assert_eq!(sector(&with_sectors(&a), &with_sectors(&b), &stats), expected);
         }
 
-        /// `key_overlap` is the overlap of the two key sets, whichever map is larger.
+        /// `keywords` is symmetric and the best evidence over the common keys.
         #[test]
-        fn key_overlap_is_the_overlap_of_the_key_sets(
+        fn keywords_are_the_best_evidence_of_the_common_keys(
             a in proptest::collection::btree_map(0u8..8, 0u8..2, 0..6),
             b in proptest::collection::btree_map(0u8..8, 0u8..2, 0..6),
         ) {
-            let common = a.keys().filter(|key| b.contains_key(*key)).count();
-            let expected = share_of_smaller(a.len(), b.len(), common);
-            prop_assert_eq!(key_overlap(&a, &b).to_bits(), expected.to_bits());
-            prop_assert_eq!(key_overlap(&b, &a).to_bits(), expected.to_bits());
+            let mut stats = stats();
+            for key in 0u8..8 {
+                stats.keywords.insert(key.to_string(), u64::from(key) * 100);
+            }
+            let named = |map: &BTreeMap<u8, u8>| map.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<String, u8>>();
+            let (a, b) = (named(&a), named(&b));
+            let expected = (!a.is_empty() && !b.is_empty()).then(|| {
+                a.keys().filter(|key| b.contains_key(*key)).map(|key| stats.evidence_of(stats.keyword_df(key))).fold(0.0, f32::max)
+            });
+            prop_assert_eq!(keywords(&a, &b, &stats), expected);
+            prop_assert_eq!(keywords(&b, &a, &stats), expected);
         }
     }
 }

@@ -9,15 +9,11 @@ use crate::CoreError;
 /// The weights file shipped with silkmatch (`crates/core/weights.toml`), the documented defaults.
 pub const DEFAULT_WEIGHTS_TOML: &str = include_str!("../../weights.toml");
 
-/// The weights-file version this build writes. Version 1 files (no `[meaning]` table: the text
-/// signal is lexical only, as it was then) are still read.
-pub const WEIGHTS_VERSION: u32 = 2;
-
-/// What a version 1 file means: meaning plays no part in the text signal.
-const LEXICAL_ONLY: MeaningFusion = MeaningFusion {
-    floor: 0.8,
-    share: 0.0,
-};
+/// The weights-file version this build writes and reads. Version 3 changed what the signals mean
+/// (the text signal fuses terms and meaning as search does; technology, keywords and sector count
+/// by evidence, and a missing one is neutral), so files of versions 1 and 2, tuned for the old
+/// signals, are refused with a message rather than read with a new meaning.
+pub const WEIGHTS_VERSION: u32 = 3;
 
 /// One weight per soft signal.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -43,7 +39,7 @@ pub struct Weights {
 }
 
 fn lexical_only() -> MeaningFusion {
-    LEXICAL_ONLY
+    MeaningFusion::LEXICAL_ONLY
 }
 
 #[derive(Deserialize)]
@@ -61,23 +57,20 @@ impl Weights {
             .map_err(|err| CoreError::Config(format!("weights file: {}", err.message())))?;
         let mut weights = file.weights;
         weights.meaning = match (file.version, file.meaning) {
-            (1, None) => LEXICAL_ONLY,
-            (1, Some(_)) => {
-                return Err(CoreError::Config(
-                    "weights file version 1 has no `[meaning]` table; write `version = 2` to use one"
-                        .into(),
-                ));
-            }
             (WEIGHTS_VERSION, Some(meaning)) => meaning,
             (WEIGHTS_VERSION, None) => {
-                return Err(CoreError::Config(
-                    "weights file version 2 needs a `[meaning]` table with `floor` and `share`"
-                        .into(),
-                ));
+                return Err(CoreError::Config(format!(
+                    "weights file version {WEIGHTS_VERSION} needs a `[meaning]` table with `same_language_lexical`, `cross_language_lexical` and `cosine_floor`"
+                )));
+            }
+            (version @ (1 | 2), _) => {
+                return Err(CoreError::Config(format!(
+                    "weights file has version {version}, tuned for signals this silkmatch no longer computes; it reads version {WEIGHTS_VERSION} (start from crates/core/weights.toml, docs/matching.md)"
+                )));
             }
             (version, _) => {
                 return Err(CoreError::Config(format!(
-                    "weights file has version {version}, this silkmatch reads versions 1 and {WEIGHTS_VERSION}"
+                    "weights file has version {version}, this silkmatch reads version {WEIGHTS_VERSION}"
                 )));
             }
         };
@@ -112,7 +105,7 @@ impl Weights {
             readiness: 0.0,
             partner: 0.0,
             freshness: 0.0,
-            meaning: LEXICAL_ONLY,
+            meaning: MeaningFusion::LEXICAL_ONLY,
         }
     }
 
@@ -141,8 +134,10 @@ impl Weights {
             out.push_str(&format!("{name} = {value:.3}\n"));
         }
         out.push_str(&format!(
-            "\n[meaning]\nfloor = {:.3}\nshare = {:.3}\n",
-            self.meaning.floor, self.meaning.share
+            "\n[meaning]\nsame_language_lexical = {:.3}\ncross_language_lexical = {:.3}\ncosine_floor = {:.3}\n",
+            self.meaning.same_language_lexical,
+            self.meaning.cross_language_lexical,
+            self.meaning.cosine_floor
         ));
         out
     }
@@ -159,65 +154,27 @@ mod tests {
         assert_eq!(Weights::from_toml(&weights.to_toml()).unwrap(), weights);
     }
 
-    #[test]
-    fn bad_files_are_errors_not_defaults() {
-        let unknown = DEFAULT_WEIGHTS_TOML.replace("text = ", "txet = ");
-        assert!(
-            Weights::from_toml(&unknown)
-                .unwrap_err()
-                .to_string()
-                .contains("unknown field `txet`")
-        );
-        let negative = DEFAULT_WEIGHTS_TOML.replace("sector = 0.053", "sector = -0.5");
-        assert!(
-            Weights::from_toml(&negative)
-                .unwrap_err()
-                .to_string()
-                .contains("weight `sector` must be a non-negative number")
-        );
-        let missing = DEFAULT_WEIGHTS_TOML.replace("freshness = 0.026", "");
-        assert!(
-            Weights::from_toml(&missing)
-                .unwrap_err()
-                .to_string()
-                .contains("missing field `freshness`")
-        );
-        let future = DEFAULT_WEIGHTS_TOML.replace("version = 2", "version = 3");
-        assert!(
-            Weights::from_toml(&future)
-                .unwrap_err()
-                .to_string()
-                .contains("version 3")
-        );
-        let no_meaning = DEFAULT_WEIGHTS_TOML
-            .split("\n[meaning]")
-            .next()
-            .unwrap()
-            .to_owned();
-        assert!(
-            Weights::from_toml(&no_meaning)
-                .unwrap_err()
-                .to_string()
-                .contains("needs a `[meaning]` table")
-        );
-        let floor_too_high = DEFAULT_WEIGHTS_TOML.replace("floor = ", "floor = 1.5 #");
-        assert!(
-            Weights::from_toml(&floor_too_high)
-                .unwrap_err()
-                .to_string()
-                .contains("meaning `floor` must be in [0, 1)")
-        );
+    fn error_of(text: &str) -> String {
+        Weights::from_toml(text).unwrap_err().to_string()
     }
 
     #[test]
-    fn version_1_files_are_lexical_only() {
-        let v1 = DEFAULT_WEIGHTS_TOML
-            .split("\n[meaning]")
-            .next()
-            .unwrap()
-            .replace("version = 2", "version = 1");
-        let weights = Weights::from_toml(&v1).unwrap();
-        assert_eq!(weights.meaning.share, 0.0);
-        assert_eq!(weights.text, Weights::defaults().text);
+    fn bad_files_are_errors_not_defaults() {
+        let file = Weights::defaults().to_toml();
+        assert!(error_of(&file.replace("text = ", "txet = ")).contains("unknown field `txet`"));
+        let sector = format!("sector = {:.3}", Weights::defaults().sector);
+        assert!(
+            error_of(&file.replace(&sector, "sector = -0.5"))
+                .contains("weight `sector` must be a non-negative number")
+        );
+        let freshness = format!("freshness = {:.3}", Weights::defaults().freshness);
+        assert!(error_of(&file.replace(&freshness, "")).contains("missing field `freshness`"));
+        assert!(error_of(&file.replace("version = 3", "version = 4")).contains("version 4"));
+        let old = error_of(&file.replace("version = 3", "version = 2"));
+        assert!(old.contains("version 2, tuned for signals"), "{old}");
+        let no_meaning = file.split("\n[meaning]").next().unwrap().to_owned();
+        assert!(error_of(&no_meaning).contains("needs a `[meaning]` table"));
+        let floor_too_high = file.replace("cosine_floor = ", "cosine_floor = 1.5 #");
+        assert!(error_of(&floor_too_high).contains("meaning `cosine_floor` must be in [0, 1)"));
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn affected(
             .into_iter()
             .map(|row| row.listing),
     );
-    let floor = MatchRequest::default().weights.meaning.floor;
+    let floor = MatchRequest::default().weights.meaning.cosine_floor;
 
     let ranked_kinds = direction.kinds();
     let mut affected = HashSet::new();

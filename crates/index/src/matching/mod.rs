@@ -2,6 +2,7 @@
 //! tantivy query, hard constraints as filters applied before top-k), then rescoring of the candidates
 //! by the core model, in parallel, and explanations with snippets for the best.
 
+mod baselines;
 mod candidates;
 mod sides;
 pub(crate) mod stored_analysis;
@@ -14,10 +15,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use silkmatch_core::matching::{
     CorpusStats, Explanation, Match, MatchSide, QueryTerm, Ranker, TermVector, TextField, Weights,
-    explain, rank,
+    candidate_terms, explain, rank,
 };
 use silkmatch_core::{Listing, Timestamp};
 
+pub use baselines::Baseline;
 pub use candidates::constraint_filters;
 pub(crate) use sides::analyse_body;
 pub(crate) use sides::{DEFAULT_DOC_FREQ_ENTRIES, DocFreqs, SideCache};
@@ -29,7 +31,7 @@ use crate::query::AnalysedText;
 use crate::search::cached_snippets_for;
 use crate::snippet::Snippet;
 use crate::store::{self, Columns};
-use sides::corpus_stats;
+use sides::{corpus_stats, structure_stats};
 
 /// Most candidates a match request may rescore.
 pub const MAX_CANDIDATES: usize = 1_000;
@@ -112,10 +114,11 @@ pub struct Prepared {
     pub stats: CorpusStats,
 }
 
-/// Candidates taken by meaning, beside the `n` taken by terms: half as many again, so a partner in
-/// another language has room without crowding out the lexical ones.
+/// Candidates taken by meaning, beside the `n` taken by terms: as many (the union of the lexical
+/// top `n` and the nearest `n` in meaning), so a ranking of the candidates can hold everything
+/// either ranker alone would have found (docs/matching.md, "Candidates").
 fn dense_candidates(n: usize) -> usize {
-    n.div_ceil(2)
+    n
 }
 
 /// A candidate whose side must be prepared: analysed text in hand, terms not yet chosen.
@@ -167,7 +170,7 @@ impl Engine {
             _ => (None, None),
         };
         let (query_vector, query_keywords) = analysis_of(listing, stored_analysis.as_deref());
-        let query_stats = corpus_stats(
+        let mut query_stats = corpus_stats(
             &searcher,
             &self.doc_freqs,
             fields,
@@ -175,6 +178,7 @@ impl Engine {
                 .field_terms(TextField::Body)
                 .map(|(term, _)| term),
         )?;
+        query_stats.structure = structure_stats(&searcher, fields, query_keywords.keys())?;
         let query_side = MatchSide::new(
             listing.clone(),
             query_vector,
@@ -183,7 +187,11 @@ impl Engine {
             own_docs,
         );
 
-        let top = self.candidates(&searcher, listing, &query_side.query, now, n_candidates)?;
+        // Candidates are found by more of the listing's text than it is ranked by: its
+        // `CANDIDATE_TERMS` most discriminative terms, each as often as its text has it (the lexical
+        // top N of a BM25 over the whole text, which a plain BM25's recall needs).
+        let scan_terms = candidate_terms(&query_side.terms, &query_stats, own_docs);
+        let top = self.candidates(&searcher, listing, &scan_terms, now, n_candidates)?;
         let mut addresses: Vec<Option<tantivy::DocAddress>> =
             top.iter().map(|scored| Some(scored.address)).collect();
         let mut seqs: Vec<u64> = top.iter().map(|scored| scored.seq).collect();

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use silkmatch_core::matching::{CorpusStats, MatchSide, TermVector};
+use silkmatch_core::matching::{CorpusStats, MatchSide, StructureStats, TermVector};
 use silkmatch_core::{Listing, ListingBody};
 use tantivy::{Searcher, Term};
 
@@ -25,7 +25,7 @@ pub fn analyse_listing(listing: &Listing) -> (TermVector, BTreeMap<String, Strin
 pub(crate) fn analyse_body(body: &ListingBody) -> (TermVector, BTreeMap<String, String>) {
     let mut vector = TermVector::default();
     for (field, analysis, text) in field_texts(body) {
-        let terms = analysis.terms(text);
+        let terms = analysis.matching_terms(text);
         vector.lengths[field.idx()] += terms.len() as u32;
         for term in terms {
             vector.add(field, term, 1);
@@ -35,7 +35,7 @@ pub(crate) fn analyse_body(body: &ListingBody) -> (TermVector, BTreeMap<String, 
     let keywords = body
         .keywords
         .iter()
-        .map(|keyword| (own.terms(keyword).join(" "), keyword.clone()))
+        .map(|keyword| (own.matching_terms(keyword).join(" "), keyword.clone()))
         .filter(|(key, _)| !key.is_empty())
         .collect();
     (vector, keywords)
@@ -74,7 +74,48 @@ pub(crate) fn corpus_stats<'a>(
         n_docs,
         average_lengths,
         doc_freq,
+        structure: StructureStats::default(),
     })
+}
+
+/// How many listings of `searcher` carry each technology field and NACE section, and each of
+/// `keywords` (normalised keys: a key of several terms counts the listings with its rarest term in
+/// their keywords). What a shared one says as evidence (`core::matching::StructureStats`) follows.
+pub(crate) fn structure_stats<'a>(
+    searcher: &Searcher,
+    fields: &Fields,
+    keywords: impl Iterator<Item = &'a String>,
+) -> Result<StructureStats> {
+    let mut stats = StructureStats {
+        listings: searcher.num_docs(),
+        ..StructureStats::default()
+    };
+    for field in 1..=35u8 {
+        stats.technology[usize::from(field)] = searcher.doc_freq(&Term::from_field_u64(
+            fields.technology_field,
+            u64::from(field),
+        ))?;
+    }
+    for (idx, letter) in ('A'..='U').enumerate() {
+        stats.sectors[idx] = searcher.doc_freq(&Term::from_field_u64(
+            fields.sector,
+            crate::schema::pack(&letter.to_string()),
+        ))?;
+    }
+    for key in keywords {
+        if stats.keywords.contains_key(key) {
+            continue;
+        }
+        let mut rarest: Option<u64> = None;
+        for term in key.split(' ').filter(|term| !term.is_empty()) {
+            let df = searcher.doc_freq(&Term::from_field_text(fields.keywords, term))?;
+            rarest = Some(rarest.map_or(df, |seen| seen.min(df)));
+        }
+        if let Some(df) = rarest {
+            stats.keywords.insert(key.clone(), df);
+        }
+    }
+    Ok(stats)
 }
 
 /// Document frequencies kept by default: about 80 B each, so some 20 MB.

@@ -7,7 +7,7 @@
 //! rewrites them all. Decoding checks every length and never trusts the bytes: anything malformed
 //! reads as "not stored".
 //!
-//! Layout: a 5-byte header (`FORMAT`, then `SCHEMA_VERSION` little-endian, which is bumped whenever
+//! Layout: a 5-byte header (`FORMAT`, then `ANALYSIS_VERSION` little-endian, which is bumped whenever
 //! the analysis changes); the sorted distinct terms of all fields (LEB128 length, UTF-8 bytes); per
 //! field in `TextField` order, its token count, its number of distinct terms and, for each, the
 //! term's place in that list and its count; then the keywords (normalised, as written).
@@ -20,15 +20,19 @@ use silkmatch_core::matching::{TermVector, TextField};
 use crate::engine::{Engine, Progress};
 use crate::error::Result;
 use crate::matching::analyse_body;
-use crate::schema::SCHEMA_VERSION;
 use crate::store;
 
 /// Bumped whenever the layout changes.
 const FORMAT: u8 = 1;
 
+/// Bumped whenever the analysis matching uses changes (it was the index's `SCHEMA_VERSION`, 3,
+/// until matching cut Chinese into whole words: 4). Rows stored under another version are analysed
+/// afresh when read, and `silkmatch reindex` rewrites them.
+pub(crate) const ANALYSIS_VERSION: u32 = 4;
+
 /// The header every analysis stored by this build starts with.
 pub(crate) fn header() -> [u8; 5] {
-    let version = SCHEMA_VERSION.to_le_bytes();
+    let version = ANALYSIS_VERSION.to_le_bytes();
     [FORMAT, version[0], version[1], version[2], version[3]]
 }
 
