@@ -92,7 +92,7 @@ fn weights_files_are_checked_at_load() {
     let file = jsonl(dir.path(), "in.jsonl", &[need("n-1", "Solar desalination")]);
     ok(&data, &["import", file.to_str().unwrap()]);
     let weights = dir.path().join("weights.toml");
-    std::fs::write(&weights, "version = 1\n[weights]\ntext = -1\ntechnology = 1\nkeywords = 1\nsector = 1\nreadiness = 1\npartner = 1\nfreshness = 1\n").unwrap();
+    std::fs::write(&weights, "version = 3\n[weights]\ntext = -1\ntechnology = 1\nkeywords = 1\nsector = 1\nreadiness = 1\npartner = 1\nfreshness = 1\n[meaning]\nsame_language_lexical = 0.2\ncross_language_lexical = 0.02\ncosine_floor = 0.65\n").unwrap();
     let err = fails(
         &data,
         &[
@@ -107,7 +107,7 @@ fn weights_files_are_checked_at_load() {
         err.contains("weight `text` must be a non-negative number"),
         "{err}"
     );
-    std::fs::write(&weights, "version = 1\n[weights]\ntext = 1\ncolour = 2\n").unwrap();
+    std::fs::write(&weights, "version = 3\n[weights]\ntext = 1\ncolour = 2\n").unwrap();
     assert!(
         fails(
             &data,

@@ -36,6 +36,8 @@ pub(super) struct PreparedQuery {
     pub(super) direction: &'static str,
     pub(super) external_id: String,
     pub(super) split: String,
+    /// The query listing's language.
+    language: String,
     pub(super) prepared: Prepared,
     /// The baselines' top 100, as (external id, score).
     baselines: BTreeMap<&'static str, Vec<(String, f64)>>,
@@ -46,6 +48,8 @@ pub(super) struct LoadedSet {
     pub(super) name: String,
     pub(super) queries: Vec<PreparedQuery>,
     pub(super) qrels: BTreeMap<&'static str, Qrels>,
+    /// For a set given with `--hold`: the floor tuning must keep it above, instead of tuning for it.
+    pub(super) hold: Option<f64>,
     cross: BTreeMap<&'static str, Qrels>,
     traps: Vec<(String, Prepared)>,
     /// Kept alive for the prepared candidates' lifetime.
@@ -63,7 +67,11 @@ pub struct Options<'a> {
 }
 
 /// Runs `eval match` on each of `sets`.
-pub fn run(sets: &[std::path::PathBuf], options: &Options<'_>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    sets: &[std::path::PathBuf],
+    held: &[(std::path::PathBuf, f64)],
+    options: &Options<'_>,
+) -> anyhow::Result<ExitCode> {
     let weights = match options.weights_file {
         None => Weights::defaults(),
         Some(path) => Weights::from_toml(
@@ -76,9 +84,14 @@ pub fn run(sets: &[std::path::PathBuf], options: &Options<'_>) -> anyhow::Result
         None => None,
     };
     let now = crate::now();
-    let mut loaded = Vec::with_capacity(sets.len());
+    let mut loaded = Vec::with_capacity(sets.len() + held.len());
     for dir in sets {
         loaded.push(load(dir, embedder.as_ref(), now)?);
+    }
+    for (dir, floor) in held {
+        let mut set = load(dir, embedder.as_ref(), now)?;
+        set.hold = Some(*floor);
+        loaded.push(set);
     }
     let weights = if options.tune {
         let tuned = super::tune::tune(&loaded, weights, now);
@@ -202,6 +215,7 @@ fn load(
             baselines.insert(name, run);
         }
         queries.push(PreparedQuery {
+            language: listing.body.language.as_str().to_string(),
             direction: query.direction,
             prepared: engine.prepare_match(&listing, candidates(), now)?,
             external_id: query.external_id,
@@ -223,6 +237,7 @@ fn load(
         name,
         queries,
         qrels: set.qrels,
+        hold: None,
         cross,
         traps,
         _engine: engine,
@@ -237,6 +252,8 @@ pub(super) type Report = BTreeMap<&'static str, BTreeMap<&'static str, Metrics>>
 struct SetReport {
     queries: usize,
     metrics: Report,
+    /// The same per language of the query, when the queries are in more than one.
+    by_language: BTreeMap<String, Report>,
     cross: Report,
     cross_pairs: usize,
     violations: usize,
@@ -255,6 +272,28 @@ fn set_report(set: &LoadedSet, split: Split, weights: &Weights, now: Timestamp) 
         })
         .collect();
     let (metrics, violations) = score(&selected, &set.qrels, weights, now, true);
+    let languages: std::collections::BTreeSet<&str> = selected
+        .iter()
+        .map(|query| query.language.as_str())
+        .collect();
+    let by_language = if languages.len() > 1 {
+        languages
+            .iter()
+            .map(|language| {
+                let subset: Vec<&PreparedQuery> = selected
+                    .iter()
+                    .copied()
+                    .filter(|query| query.language == *language)
+                    .collect();
+                (
+                    language.to_string(),
+                    score(&subset, &set.qrels, weights, now, true).0,
+                )
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let (cross, _) = score(&selected, &set.cross, weights, now, true);
     let cross_pairs = set
         .cross
@@ -271,6 +310,7 @@ fn set_report(set: &LoadedSet, split: Split, weights: &Weights, now: Timestamp) 
     SetReport {
         queries: selected.len(),
         metrics,
+        by_language,
         cross,
         cross_pairs,
         violations,
@@ -289,6 +329,9 @@ impl SetReport {
             "cross_language".into(),
             json!({"pairs_graded_2_or_3": self.cross_pairs, "metrics": self.cross}),
         );
+        if !self.by_language.is_empty() {
+            out.insert("by_query_language".into(), json!(self.by_language));
+        }
         out.insert("violations".into(), json!(self.violations));
         out.insert(
             "traps".into(),
@@ -322,6 +365,10 @@ impl SetReport {
             }
         };
         table(&self.metrics);
+        for (language, report) in &self.by_language {
+            println!("queries in {language}:");
+            table(report);
+        }
         if self.cross_pairs > 0 {
             println!(
                 "cross-language judgements only (the two listings share no language; {} pairs graded 2 or 3 in all splits):",

@@ -76,6 +76,11 @@ pub enum EvalCommand {
         /// fall below its own text-only ranker or BM25) and print the best weights file.
         #[arg(long)]
         tune: bool,
+        /// A set that tuning must not push below a floor but does not tune for, as `DIR=FLOOR`
+        /// (its dev nDCG@10 of the full and reciprocal rankers); reported like `--set`. For
+        /// generated sets, which test rules and must not choose weights.
+        #[arg(long, value_parser = parse_hold)]
+        hold: Vec<(PathBuf, f64)>,
         /// Also match by meaning: embed the set's listings with the model installed in the data
         /// directory (`silkmatch model fetch`; vectors cached under <data>/cache/embeddings/).
         #[arg(long)]
@@ -84,6 +89,19 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `DIR=FLOOR` of `eval match --hold`.
+fn parse_hold(text: &str) -> Result<(PathBuf, f64), String> {
+    let (dir, floor) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected DIR=FLOOR, e.g. fixtures/matchset=0.75; got `{text}`"))?;
+    let floor: f64 = floor
+        .parse()
+        .ok()
+        .filter(|floor: &f64| (0.0..=1.0).contains(floor))
+        .ok_or_else(|| format!("FLOOR must be a number in [0, 1]; got `{floor}`"))?;
+    Ok((PathBuf::from(dir), floor))
 }
 
 /// Retrieval modes of `eval text`.
@@ -172,10 +190,12 @@ pub fn run(data: &Path, command: EvalCommand) -> anyhow::Result<ExitCode> {
             split,
             weights,
             tune,
+            hold,
             meaning,
             json,
         } => matchset::run(
             &set,
+            &hold,
             &matchset::Options {
                 split,
                 weights_file: weights.as_deref(),
