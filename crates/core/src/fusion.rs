@@ -85,28 +85,10 @@ impl Default for FusionWeights {
 }
 
 /// The cosine of two embeddings rescaled from `weights.cosine_floor` (0) to 1 (1): the dense part of
-/// a fused score before its share.
+/// a fused score before its share (matching's text signal uses it too).
 pub fn dense_strength(cosine: f64, weights: &FusionWeights) -> f64 {
     let floor = weights.cosine_floor.min(1.0 - 1e-9);
     ((finite(cosine) - floor) / (1.0 - floor)).clamp(0.0, 1.0)
-}
-
-/// The fused score of one document found by both rankers, as [`fuse`] computes it: its normalised
-/// lexical score (in `[0, 1]`) and its cosine, `cross_language` when the document's language rules
-/// out the query's. Matching scores each pair's text with it.
-pub fn fused_score(
-    lexical_norm: f64,
-    cosine: f64,
-    cross_language: bool,
-    weights: &FusionWeights,
-) -> f64 {
-    let share = if cross_language {
-        weights.cross_language_lexical
-    } else {
-        weights.same_language_lexical
-    };
-    share * finite(lexical_norm).clamp(0.0, 1.0)
-        + (1.0 - weights.same_language_lexical) * dense_strength(cosine, weights)
 }
 
 /// One hit of a ranker: the document's key, the ranker's raw score (BM25 or cosine), and the
@@ -332,19 +314,6 @@ mod tests {
                 .iter()
                 .all(|(_, s)| s.is_finite() && (0.0..=1.0).contains(s))
         );
-    }
-
-    #[test]
-    fn a_pair_scores_as_it_would_in_fuse() {
-        let (en, zh) = (tag("en"), tag("zh"));
-        let weights = FusionWeights::default();
-        for (language, cross) in [(&en, false), (&zh, true)] {
-            let lexical = vec![("top", 10.0, Some(&en)), ("doc", 4.0, Some(language))];
-            let dense = vec![("doc", 0.8, Some(language))];
-            let fused = fuse(&lexical, &dense, &known(&en), &weights);
-            let doc = fused.iter().find(|(key, _)| *key == "doc").unwrap().1;
-            assert!((doc - fused_score(0.4, 0.8, cross, &weights)).abs() < 1e-12);
-        }
     }
 
     #[test]

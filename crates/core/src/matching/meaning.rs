@@ -5,13 +5,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fusion::{FusionWeights, dense_strength, fused_score};
+use crate::fusion::{FusionWeights, dense_strength};
 use crate::{Kind, LanguageTag, Listing};
 
 /// How a pair's text signal fuses shared terms and meaning; read from the weights file's
-/// `[meaning]` table. The form is search's (`crate::fusion`): the lexical score (BM25 of shared
+/// `[meaning]` table. The parts are search's (`crate::fusion`): the lexical score (BM25 of shared
 /// terms, normalised per query) with a share that depends on whether the two listings can be read in
-/// one language, plus the rescaled cosine of their embeddings with the rest. Meaning always counts
+/// one language, and the cosine of their embeddings rescaled from a floor. One departure: search
+/// gives meaning the same share for every document of its one ranked list, so a document in another
+/// language can score at most `cross + (1 − same)`; a pair's text signal is a convex mix for each
+/// pair (`share · lexical + (1 − share) · meaning`), so a partner in another language can reach the
+/// same text signal as one in the query's language. A candidate pool mixes languages, and structure
+/// adds to the text: with search's form, a Chinese offer that is exactly what an English need asks
+/// for ranked below English offers sharing one word with it (docs/matching.md). Meaning always counts
 /// when both sides have a vector; there is no threshold below which it is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -67,23 +73,30 @@ impl MeaningFusion {
         dense_strength(f64::from(similarity), &self.as_fusion()) as f32
     }
 
+    /// The lexical share of a pair's text signal.
+    pub fn lexical_share(&self, same_language: bool) -> f32 {
+        if same_language {
+            self.same_language_lexical
+        } else {
+            self.cross_language_lexical
+        }
+    }
+
     /// The text signal of a pair from its lexical score (in [0, 1]) and, when both sides have
     /// embeddings, their similarity; `same_language` when the two can be read in one language.
     pub fn text_signal(&self, lexical: f32, similarity: Option<f32>, same_language: bool) -> f32 {
         match similarity {
             None => lexical,
-            Some(similarity) => fused_score(
-                f64::from(lexical),
-                f64::from(similarity),
-                !same_language,
-                &self.as_fusion(),
-            ) as f32,
+            Some(similarity) => {
+                let share = self.lexical_share(same_language);
+                share * lexical.clamp(0.0, 1.0) + self.meaning_part(similarity, same_language)
+            }
         }
     }
 
     /// How much of the text signal meaning carries at this similarity.
-    pub fn meaning_part(&self, similarity: f32) -> f32 {
-        (1.0 - self.same_language_lexical) * self.strength(similarity)
+    pub fn meaning_part(&self, similarity: f32, same_language: bool) -> f32 {
+        (1.0 - self.lexical_share(same_language)) * self.strength(similarity)
     }
 }
 
@@ -110,12 +123,8 @@ pub fn meaning_note(
 ) -> Option<MeaningNote> {
     let similarity = similarity?;
     let cross_language = !shares_a_language(query, candidate);
-    let lexical_share = if cross_language {
-        fusion.cross_language_lexical
-    } else {
-        fusion.same_language_lexical
-    };
-    let decisive = fusion.meaning_part(similarity) > lexical_share * lexical;
+    let decisive = fusion.meaning_part(similarity, !cross_language)
+        > fusion.lexical_share(!cross_language) * lexical;
     let side = |listing: &Listing| {
         let kind = match listing.body.kind {
             Kind::Need => "need",
@@ -161,13 +170,16 @@ mod tests {
     };
 
     #[test]
-    fn the_text_signal_is_the_search_fusion_of_a_pair() {
+    fn the_text_signal_mixes_terms_and_meaning_for_each_pair() {
         // Same language: 0.2 of the lexical score and 0.8 of the rescaled cosine.
         let text = FUSION.text_signal(0.5, Some(0.825), true);
         assert!((text - (0.2 * 0.5 + 0.8 * 0.5)).abs() < 1e-6, "{text}");
-        // Across languages shared terms count for little.
+        // Across languages shared terms count for little, and meaning for the rest: a pair in two
+        // languages can reach what a pair in one can.
         let text = FUSION.text_signal(0.5, Some(0.825), false);
-        assert!((text - (0.02 * 0.5 + 0.8 * 0.5)).abs() < 1e-6, "{text}");
+        assert!((text - (0.02 * 0.5 + 0.98 * 0.5)).abs() < 1e-6, "{text}");
+        assert_eq!(FUSION.text_signal(1.0, Some(1.0), false), 1.0);
+        assert_eq!(FUSION.text_signal(1.0, Some(1.0), true), 1.0);
         // Without vectors the lexical score is the signal; meaning always counts when there are.
         assert_eq!(FUSION.text_signal(0.3, None, true), 0.3);
         assert!(FUSION.text_signal(0.0, Some(0.7), false) > 0.0);
