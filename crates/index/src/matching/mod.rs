@@ -178,7 +178,8 @@ impl Engine {
                 .field_terms(TextField::Body)
                 .map(|(term, _)| term),
         )?;
-        query_stats.structure = structure_stats(&searcher, fields, query_keywords.keys())?;
+        query_stats.structure =
+            structure_stats(&searcher, &self.doc_freqs, fields, query_keywords.keys())?;
         let query_side = MatchSide::new(
             listing.clone(),
             query_vector,

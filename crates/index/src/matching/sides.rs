@@ -83,25 +83,11 @@ pub(crate) fn corpus_stats<'a>(
 /// their keywords). What a shared one says as evidence (`core::matching::StructureStats`) follows.
 pub(crate) fn structure_stats<'a>(
     searcher: &Searcher,
+    doc_freqs: &DocFreqs,
     fields: &Fields,
     keywords: impl Iterator<Item = &'a String>,
 ) -> Result<StructureStats> {
-    let mut stats = StructureStats {
-        listings: searcher.num_docs(),
-        ..StructureStats::default()
-    };
-    for field in 1..=35u8 {
-        stats.technology[usize::from(field)] = searcher.doc_freq(&Term::from_field_u64(
-            fields.technology_field,
-            u64::from(field),
-        ))?;
-    }
-    for (idx, letter) in ('A'..='U').enumerate() {
-        stats.sectors[idx] = searcher.doc_freq(&Term::from_field_u64(
-            fields.sector,
-            crate::schema::pack(&letter.to_string()),
-        ))?;
-    }
+    let mut stats = StructureStats::clone(doc_freqs.structure(searcher, fields)?.as_ref());
     for key in keywords {
         if stats.keywords.contains_key(key) {
             continue;
@@ -127,6 +113,9 @@ pub const DEFAULT_DOC_FREQ_ENTRIES: usize = 262_144;
 /// index segment each; a batch asks for the same terms again and again.
 pub(crate) struct DocFreqs {
     entries: quick_cache::sync::Cache<(u64, String), u64>,
+    /// The technology-field and sector counts of one searcher generation (the same for every
+    /// request of it: 56 lookups per index segment, which a request would otherwise repeat).
+    structure: std::sync::Mutex<Option<(u64, Arc<StructureStats>)>>,
 }
 
 impl DocFreqs {
@@ -134,6 +123,7 @@ impl DocFreqs {
     pub fn new(entries: usize) -> DocFreqs {
         DocFreqs {
             entries: quick_cache::sync::Cache::new(entries.max(1)),
+            structure: std::sync::Mutex::new(None),
         }
     }
 
@@ -148,9 +138,50 @@ impl DocFreqs {
         Ok(doc_freq)
     }
 
+    /// How many listings of `searcher` carry each technology field and NACE section (no keywords).
+    pub fn structure(
+        &self,
+        searcher: &Searcher,
+        fields: &Fields,
+    ) -> tantivy::Result<Arc<StructureStats>> {
+        let generation = searcher.generation().generation_id();
+        let mut kept = self
+            .structure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((at, stats)) = kept.as_ref()
+            && *at == generation
+        {
+            return Ok(Arc::clone(stats));
+        }
+        let mut stats = StructureStats {
+            listings: searcher.num_docs(),
+            ..StructureStats::default()
+        };
+        for field in 1..=35u8 {
+            stats.technology[usize::from(field)] = searcher.doc_freq(&Term::from_field_u64(
+                fields.technology_field,
+                u64::from(field),
+            ))?;
+        }
+        for (idx, letter) in ('A'..='U').enumerate() {
+            stats.sectors[idx] = searcher.doc_freq(&Term::from_field_u64(
+                fields.sector,
+                crate::schema::pack(&letter.to_string()),
+            ))?;
+        }
+        let stats = Arc::new(stats);
+        *kept = Some((generation, Arc::clone(&stats)));
+        Ok(stats)
+    }
+
     /// Forgets every frequency (benchmarks measure cold requests with it).
     pub fn clear(&self) {
         self.entries.clear();
+        *self
+            .structure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 }
 
