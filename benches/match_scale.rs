@@ -58,7 +58,7 @@ use anyhow::{Context, bail};
 use rayon::ThreadPool;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use silkmatch_core::matching::{CorpusStats, MatchSide, Ranker, TextField, Weights, rank};
+use silkmatch_core::matching::{CorpusStats, MatchSide, Ranker, TextField, Weights};
 use silkmatch_core::{Listing, Timestamp};
 use silkmatch_fixtures::{GeneratorConfig, generate};
 use silkmatch_index::store::{self, Store};
@@ -527,12 +527,7 @@ impl Contender {
                     .engine
                     .prepare_match(&case.listing, CANDIDATES, ctx.now)
                     .expect("prepare_match succeeds");
-                let ranked = rank(
-                    &prepared.query,
-                    &prepared.candidates,
-                    &prepared.similarities,
-                    &prepared.meaning_only,
-                    &prepared.stats,
+                let ranked = prepared.rank(
                     &ctx.with_explanations.weights,
                     ctx.now,
                     Ranker::Reciprocal,

@@ -235,17 +235,7 @@ pub(crate) fn measure_breakdown(ctx: &Ctx, cases: &[NeedCase]) -> Breakdown {
         // Ranking both directions.
         let mut ranked = Vec::new();
         sum.rank += timed(|| {
-            ranked = rank(
-                &prepared.query,
-                &prepared.candidates,
-                &prepared.similarities,
-                &prepared.meaning_only,
-                &prepared.stats,
-                weights,
-                ctx.now,
-                Ranker::Reciprocal,
-                K,
-            );
+            ranked = prepared.rank(weights, ctx.now, Ranker::Reciprocal, K);
         })
         .0;
         assert_eq!(ranked.len(), case.n_matches);

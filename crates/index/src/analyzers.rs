@@ -185,24 +185,23 @@ impl Analysis {
                     .build()
             })
             .clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut terms = Vec::new();
-        while let Some(token) = stream.next() {
-            terms.push(token.text.clone());
-        }
-        terms
+        tokens(&mut analyzer, text)
     }
 
     /// The analysed terms of `text`, in order, duplicates kept (term frequency matters to queries).
     pub fn terms(self, text: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer();
-        let mut stream = analyzer.token_stream(text);
-        let mut terms = Vec::new();
-        while let Some(token) = stream.next() {
-            terms.push(token.text.clone());
-        }
-        terms
+        tokens(&mut self.analyzer(), text)
     }
+}
+
+/// The tokens `analyzer` makes of `text`, in order, duplicates kept.
+fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while let Some(token) = stream.next() {
+        terms.push(token.text.clone());
+    }
+    terms
 }
 
 /// Prefixes `text` with the marker that tells the index tokenizer which analyzer to use.

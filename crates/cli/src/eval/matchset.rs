@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use silkmatch_core::matching::{Ranker, Weights, check_hard_constraints, rank};
+use silkmatch_core::matching::{Ranker, Weights, check_hard_constraints};
 use silkmatch_core::metrics::{Metrics, Qrels, Run, evaluate};
 use silkmatch_core::{Listing, Timestamp, draft_from_value, validate};
 use silkmatch_index::{Baseline, Engine, IndexCommit, Owner, Prepared, Write};
@@ -305,7 +305,7 @@ fn set_report(set: &LoadedSet, split: Split, weights: &Weights, now: Timestamp) 
     let trap_matches = set
         .traps
         .iter()
-        .map(|(_, prepared)| ranked(prepared, weights, now, Ranker::Reciprocal, 100).len())
+        .map(|(_, prepared)| prepared.rank(weights, now, Ranker::Reciprocal, 100).len())
         .sum();
     SetReport {
         queries: selected.len(),
@@ -421,27 +421,6 @@ fn cross_language_qrels(
         .collect()
 }
 
-/// The top `k` of a prepared query under `weights`.
-fn ranked(
-    prepared: &Prepared,
-    weights: &Weights,
-    now: Timestamp,
-    ranker: Ranker,
-    k: usize,
-) -> Vec<silkmatch_core::matching::Match> {
-    rank(
-        &prepared.query,
-        &prepared.candidates,
-        &prepared.similarities,
-        &prepared.meaning_only,
-        &prepared.stats,
-        weights,
-        now,
-        ranker,
-        k,
-    )
-}
-
 /// Metrics per direction and ranker (with the baselines when `baselines`), and hard-constraint
 /// violations in any top-100. Directions without judged queries are left out.
 pub(super) fn score(
@@ -475,7 +454,9 @@ pub(super) fn score(
             for query in &in_direction {
                 let side = &query.prepared.query;
                 let mut results = Vec::new();
-                for (position, found) in ranked(&query.prepared, weights, now, ranker, 100)
+                for (position, found) in query
+                    .prepared
+                    .rank(weights, now, ranker, 100)
                     .iter()
                     .enumerate()
                 {

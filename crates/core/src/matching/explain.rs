@@ -57,13 +57,7 @@ pub fn explain(
     weights: &Weights,
     now: Timestamp,
 ) -> Explanation {
-    let known: f32 = weights
-        .named()
-        .iter()
-        .zip(found.forward.signals)
-        .filter(|(_, value)| value.is_some())
-        .map(|((_, weight), _)| weight)
-        .sum();
+    let known = weights.known_total(&found.forward.signals);
     let mut signals: Vec<SignalContribution> = weights
         .named()
         .iter()

@@ -180,13 +180,13 @@ impl PairSignals {
             Some(self.partner),
             Some(signals::freshness(&to.listing, now)),
         ];
-        let (mut weighted, mut known) = (0.0f32, 0.0f32);
-        for ((_, weight), value) in weights.named().iter().zip(signals) {
-            if let Some(value) = value {
-                weighted += weight * value;
-                known += weight;
-            }
-        }
+        let weighted: f32 = weights
+            .named()
+            .iter()
+            .zip(signals)
+            .filter_map(|((_, weight), value)| value.map(|value| weight * value))
+            .sum();
+        let known = weights.known_total(&signals);
         DirectedScore {
             score: if known > 0.0 { weighted / known } else { 0.0 },
             signals,

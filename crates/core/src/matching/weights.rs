@@ -122,9 +122,19 @@ impl Weights {
         ]
     }
 
-    /// Sum of the weights, the denominator of a directed score.
+    /// Sum of the weights.
     pub fn total(&self) -> f32 {
         self.named().iter().map(|(_, value)| value).sum()
+    }
+
+    /// Sum of the weights of the signals that are known: the denominator of a directed score.
+    pub fn known_total(&self, signals: &super::SignalValues) -> f32 {
+        self.named()
+            .iter()
+            .zip(signals)
+            .filter(|(_, value)| value.is_some())
+            .map(|((_, weight), _)| weight)
+            .sum()
     }
 
     /// The weights file for these weights (for tuning tools).

@@ -114,6 +114,24 @@ pub struct Prepared {
     pub stats: CorpusStats,
 }
 
+impl Prepared {
+    /// The best `k` candidates by `ranker` under `weights` at `now`: `core::matching::rank` of this
+    /// query and its candidates (tuning and benches rank one `Prepared` many times).
+    pub fn rank(&self, weights: &Weights, now: Timestamp, ranker: Ranker, k: usize) -> Vec<Match> {
+        rank(
+            &self.query,
+            &self.candidates,
+            &self.similarities,
+            &self.meaning_only,
+            &self.stats,
+            weights,
+            now,
+            ranker,
+            k,
+        )
+    }
+}
+
 /// Candidates taken by meaning, beside the `n` taken by terms: as many (the union of the lexical
 /// top `n` and the nearest `n` in meaning), so a ranking of the candidates can hold everything
 /// either ranker alone would have found (docs/matching.md, "Candidates").
@@ -388,26 +406,15 @@ impl Engine {
                 offset: request.candidates,
             });
         }
+        let prepared = self.prepare_match(listing, request.candidates.max(request.k), now)?;
+        let ranked = prepared.rank(&request.weights, now, request.ranker, request.k);
         let Prepared {
             query: query_side,
             candidates: candidate_sides,
             seqs,
-            similarities,
-            meaning_only,
-            stats,
-        } = self.prepare_match(listing, request.candidates.max(request.k), now)?;
+            ..
+        } = prepared;
         let candidates_considered = candidate_sides.len();
-        let ranked = rank(
-            &query_side,
-            &candidate_sides,
-            &similarities,
-            &meaning_only,
-            &stats,
-            &request.weights,
-            now,
-            request.ranker,
-            request.k,
-        );
         // Snippets take some microseconds each; the two cores share them.
         let matches = ranked
             .par_iter()
